@@ -1,0 +1,2 @@
+//! host example
+fn main() {}

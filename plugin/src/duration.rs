@@ -1,0 +1,1 @@
+//! The `1h30m` duration syntax.

@@ -1,0 +1,29 @@
+//! The k6 control plane's decision-making core.
+//!
+//! Pure logic: no files, network, clock, randomness or environment. The same
+//! code runs natively (unit tests, benchmarks, fuzzing) and inside the
+//! sandboxed WebAssembly component built from `plugin/component`.
+//!
+//! # Layout
+//!
+//! - [`contract`]: the types generated from the WIT package `vudatasim:k6@0.1.0`
+//!   (`wit/v0.1.0`); every public function here speaks them.
+//! - [`duration`]: the `1h30m` duration syntax of `testDuration`.
+//! - [`json`]: strict JSON reading (duplicate keys are errors, not overwrites).
+//! - [`scripts`]: script-name rules and the catalogue of runnable scripts.
+//! - [`config`]: defaults, the default policy, validation and canonical JSON.
+//! - [`plan`]: the execution plan (argv, env, time limit per script) and the
+//!   verdict on a finished step.
+//! - [`render`]: Handlebars rendering of the plan into `k6_all.sh`.
+//! - [`logs`]: the parser of k6's output (logs, progress, summaries, REST API).
+
+pub mod config;
+pub mod contract;
+pub mod duration;
+pub mod json;
+pub mod logs;
+pub mod plan;
+pub mod render;
+pub mod scripts;
+
+pub use contract::vudatasim::k6::types;
