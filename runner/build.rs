@@ -1,0 +1,85 @@
+//! Builds the core (`plugin/component`) for `wasm32-unknown-unknown`, wraps
+//! the module into a WebAssembly component with `wit-component`, and leaves
+//! it in `OUT_DIR/k6_core.wasm` for `include_bytes!`.
+//!
+//! Why a nested `cargo build`: the core is the same Rust code the native
+//! tests exercise, and `cargo build`/`cargo test` at the root should need no
+//! extra step once the wasm target is installed (`make setup` does that).
+//!
+//! Why `wasm32-unknown-unknown` and not `wasm32-wasip2`: the latter imports
+//! 14 WASI interfaces even for pure logic; wrapping an unknown-unknown module
+//! gives a component that imports no function at all.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-unknown-unknown";
+const PROFILE: &str = "wasm";
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.parent().expect("runner/ sits inside the workspace").to_path_buf();
+    for watched in ["plugin", "wit", "Cargo.lock", "Cargo.toml"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+
+    let module = build_core_module(&root);
+    let bytes = std::fs::read(&module)
+        .unwrap_or_else(|e| panic!("reading the core module {}: {e}", module.display()));
+    let component = wit_component::ComponentEncoder::default()
+        .module(&bytes)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .unwrap_or_else(|e| panic!("wrapping {} into a component: {e:#}", module.display()));
+
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("k6_core.wasm");
+    std::fs::write(&out, &component).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
+    // A copy at a stable path, for `wasm-tools component wit` and digests.
+    let published = root.join("target").join("k6_core.component.wasm");
+    std::fs::write(&published, &component)
+        .unwrap_or_else(|e| panic!("writing {}: {e}", published.display()));
+}
+
+/// Runs `cargo build` for the adapter crate in its own target directory (the
+/// outer build holds the lock on `target/`) with an environment cleaned of
+/// the outer build's settings, and returns the `.wasm` module's path.
+fn build_core_module(root: &Path) -> PathBuf {
+    let target_dir = root.join("target").join("plugin-wasm");
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(root)
+        .args(["build", "--locked", "-p", "k6-core-component", "--target", TARGET, "--profile", PROFILE])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for (key, _) in env::vars_os() {
+        let key = key.to_string_lossy();
+        let outer_build_setting = (key.starts_with("CARGO_") && key != "CARGO_HOME")
+            || matches!(
+                key.as_ref(),
+                "RUSTFLAGS" | "RUSTC" | "RUSTC_WRAPPER" | "RUSTC_WORKSPACE_WRAPPER" | "RUSTDOC" | "MAKEFLAGS" | "MFLAGS" | "DEBUG" | "OPT_LEVEL" | "PROFILE" | "TARGET" | "HOST" | "NUM_JOBS" | "OUT_DIR"
+            );
+        if outer_build_setting {
+            command.env_remove(key.as_ref());
+        }
+    }
+    // Same bytes from any checkout: strip the machine's paths from panic
+    // messages and debug info.
+    let cargo_home = env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", env::var("HOME").unwrap_or_default()));
+    let flags = [
+        format!("--remap-path-prefix={}=/build/vudatasim-k6", root.display()),
+        format!("--remap-path-prefix={cargo_home}=/build/cargo"),
+    ];
+    command.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"));
+
+    let status = command
+        .status()
+        .unwrap_or_else(|e| panic!("starting cargo to build the core component: {e}"));
+    if !status.success() {
+        panic!(
+            "building the core component failed ({status}). Is the wasm target installed? \
+             Run `make setup` or `rustup target add {TARGET}`."
+        );
+    }
+    target_dir.join(TARGET).join(PROFILE).join("k6_core_component.wasm")
+}

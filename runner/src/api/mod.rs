@@ -1,0 +1,114 @@
+//! The REST API and WebSocket, as warp filters a host can mount anywhere.
+//!
+//! Routes (relative to where they are mounted, `/api/k6` by default):
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | /config | current config |
+//! | PUT | /config | replace config (422 with field errors) |
+//! | POST | /config/reset | back to defaults |
+//! | POST | /start | start a suite run (409 if one runs) |
+//! | POST | /stop | stop the current run (idempotent) |
+//! | GET | /status | live status |
+//! | GET | /logs | recent log lines (`?since=&limit=&level=&run=`) |
+//! | GET | /results | the last run's record |
+//! | GET | /script | the rendered `k6_all.sh` |
+//! | GET | /scripts | the script catalogue |
+//! | WS | /ws | status, metrics and logs pushed |
+
+pub mod error;
+pub mod handlers;
+pub mod ws;
+
+use std::sync::Arc;
+
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use crate::service::Service;
+
+/// Largest request body accepted, in bytes. A config is a few hundred
+/// bytes; this leaves room for 50 long script names and nothing more.
+pub const MAX_BODY_BYTES: u64 = 64 * 1024;
+
+fn with_service(service: Arc<Service>) -> impl Filter<Extract = (Arc<Service>,), Error = std::convert::Infallible> + Clone {
+    warp::any().map(move || service.clone())
+}
+
+/// Every route, unprefixed, with errors in the API's JSON shape. Mount it
+/// with `warp::path("api").and(warp::path("k6")).and(routes(service))`.
+pub fn routes(service: Arc<Service>) -> BoxedFilter<(Response,)> {
+    let s = || with_service(service.clone());
+    let get_config = warp::path!("config").and(warp::get()).and(s()).and_then(handlers::get_config);
+    let put_config = warp::path!("config")
+        .and(warp::put())
+        .and(s())
+        .and(json_content_type())
+        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
+        .and(warp::body::bytes())
+        .and_then(handlers::put_config);
+    let reset = warp::path!("config" / "reset").and(warp::post()).and(s()).and_then(handlers::reset_config);
+    let start = warp::path!("start").and(warp::post()).and(s()).and_then(handlers::start);
+    let stop = warp::path!("stop").and(warp::post()).and(s()).and_then(handlers::stop);
+    let status = warp::path!("status").and(warp::get()).and(s()).and_then(handlers::status);
+    let logs = warp::path!("logs")
+        .and(warp::get())
+        .and(s())
+        .and(warp::query::<handlers::LogQuery>())
+        .and_then(handlers::logs);
+    let results = warp::path!("results").and(warp::get()).and(s()).and_then(handlers::results);
+    let script = warp::path!("script").and(warp::get()).and(s()).and_then(handlers::script);
+    let scripts = warp::path!("scripts").and(warp::get()).and(s()).and_then(handlers::scripts);
+    let ws = warp::path!("ws").and(warp::ws()).and(s()).map(|upgrade: warp::ws::Ws, service: Arc<Service>| {
+        upgrade.on_upgrade(move |socket| ws::serve_client(socket, service)).into_response()
+    });
+
+    get_config
+        .or(put_config)
+        .unify()
+        .or(reset)
+        .unify()
+        .or(start)
+        .unify()
+        .or(stop)
+        .unify()
+        .or(status)
+        .unify()
+        .or(logs)
+        .unify()
+        .or(results)
+        .unify()
+        .or(script)
+        .unify()
+        .or(scripts)
+        .unify()
+        .or(ws)
+        .unify()
+        .recover(error::recover)
+        .unify()
+        .boxed()
+}
+
+/// Refuses a body that does not say it is JSON (415), before it is read.
+fn json_content_type() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("content-type")
+        .and_then(|content_type: Option<String>| async move {
+            let is_json = content_type
+                .as_deref()
+                .and_then(|value| value.split(';').next())
+                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+            if is_json {
+                Ok(())
+            } else {
+                Err(warp::reject::custom(error::ApiError::new(
+                    warp::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    format!(
+                        "the body must be JSON sent with Content-Type: application/json (got {})",
+                        content_type.as_deref().unwrap_or("no Content-Type")
+                    ),
+                )))
+            }
+        })
+        .untuple_one()
+}

@@ -1,0 +1,188 @@
+//! The runner's live state and its fan-out: the current [`Status`], the
+//! recent log lines, and a broadcast of every change for WebSocket clients
+//! and embedding hosts.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError, RwLock};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::model::{LogLine, MetricsPoint, Status};
+
+/// Log lines kept in memory for `GET /logs` and new WebSocket clients;
+/// older ones are only in the step log files.
+pub const MAX_LOG_LINES: usize = 5_000;
+/// Longest message kept per log line, in bytes; the rest is cut (the log
+/// file has the whole line).
+pub const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
+/// Events buffered per subscriber; a slower subscriber skips the oldest.
+pub const EVENT_BUFFER: usize = 1_024;
+
+/// Something that changed, as pushed to subscribers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "camelCase")]
+pub enum Event {
+    /// The status changed.
+    Status(Status),
+    /// A live metrics reading of the running step.
+    Metrics(MetricsPoint),
+    /// A log line.
+    Log(LogLine),
+}
+
+/// Shared live state. Locks are std locks held only to copy or update a
+/// value, never across an await.
+pub struct Hub {
+    status: RwLock<Status>,
+    logs: Mutex<LogRing>,
+    events: broadcast::Sender<Event>,
+}
+
+struct LogRing {
+    lines: VecDeque<LogLine>,
+    next_seq: u64,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hub {
+    /// An idle hub.
+    pub fn new() -> Self {
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        Self {
+            status: RwLock::new(Status::default()),
+            logs: Mutex::new(LogRing { lines: VecDeque::new(), next_seq: 1 }),
+            events,
+        }
+    }
+
+    /// A copy of the current status.
+    pub fn status(&self) -> Status {
+        self.status.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Changes the status and tells subscribers if anything changed.
+    pub fn update_status(&self, change: impl FnOnce(&mut Status)) {
+        let mut status = self.status.write().unwrap_or_else(PoisonError::into_inner);
+        let before = status.clone();
+        change(&mut status);
+        if *status != before {
+            let _ = self.events.send(Event::Status(status.clone()));
+        }
+    }
+
+    /// Records a metrics reading in the status and pushes it.
+    pub fn publish_metrics(&self, point: MetricsPoint) {
+        {
+            let mut status = self.status.write().unwrap_or_else(PoisonError::into_inner);
+            status.current_user_count = point.vus;
+            status.metrics = Some(point.clone());
+        }
+        let _ = self.events.send(Event::Metrics(point));
+    }
+
+    /// Keeps a log line (numbering it) and pushes it.
+    pub fn push_log(&self, mut line: LogLine) -> u64 {
+        truncate_at_char_boundary(&mut line.message, MAX_LOG_MESSAGE_BYTES);
+        let seq = {
+            let mut ring = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+            line.seq = ring.next_seq;
+            ring.next_seq += 1;
+            if ring.lines.len() == MAX_LOG_LINES {
+                ring.lines.pop_front();
+            }
+            ring.lines.push_back(line.clone());
+            line.seq
+        };
+        let _ = self.events.send(Event::Log(line));
+        seq
+    }
+
+    /// Kept log lines with `seq > since`, at most `limit` of the newest, of
+    /// the given levels (all if `levels` is empty), optionally of one run.
+    pub fn logs(&self, since: u64, limit: usize, levels: &[String], run_id: Option<&str>) -> Vec<LogLine> {
+        let ring = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut selected: Vec<LogLine> = ring
+            .lines
+            .iter()
+            .rev()
+            .filter(|line| line.seq > since)
+            .filter(|line| levels.is_empty() || levels.iter().any(|level| *level == line.level))
+            .filter(|line| run_id.is_none_or(|id| line.run_id == id))
+            .take(limit)
+            .cloned()
+            .collect();
+        selected.reverse();
+        selected
+    }
+
+    /// A receiver of every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+}
+
+fn truncate_at_char_boundary(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(level: &str, message: &str) -> LogLine {
+        LogLine {
+            seq: 0,
+            time: String::new(),
+            run_id: "r".into(),
+            script: "s.js".into(),
+            stream: "stderr".into(),
+            level: level.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn logs_are_numbered_filtered_and_bounded() {
+        let hub = Hub::new();
+        for i in 0..MAX_LOG_LINES + 10 {
+            hub.push_log(line(if i % 2 == 0 { "info" } else { "error" }, &format!("m{i}")));
+        }
+        let all = hub.logs(0, usize::MAX, &[], None);
+        assert_eq!(all.len(), MAX_LOG_LINES);
+        assert_eq!(all.first().unwrap().seq, 11);
+        let errors = hub.logs(0, 3, &["error".into()], None);
+        assert_eq!(errors.iter().map(|l| l.seq).collect::<Vec<_>>(), [5006, 5008, 5010]);
+        assert!(hub.logs(5010, 10, &[], None).is_empty());
+    }
+
+    #[test]
+    fn long_messages_are_cut_at_a_character_boundary() {
+        let hub = Hub::new();
+        hub.push_log(line("info", &"é".repeat(MAX_LOG_MESSAGE_BYTES)));
+        let kept = &hub.logs(0, 1, &[], None)[0].message;
+        assert!(kept.len() <= MAX_LOG_MESSAGE_BYTES + '…'.len_utf8());
+    }
+
+    #[tokio::test]
+    async fn status_changes_are_broadcast_once() {
+        let hub = Hub::new();
+        let mut events = hub.subscribe();
+        hub.update_status(|s| s.is_running = true);
+        hub.update_status(|s| s.is_running = true);
+        assert!(matches!(events.recv().await.unwrap(), Event::Status(s) if s.is_running));
+        assert!(events.try_recv().is_err());
+    }
+}

@@ -1,0 +1,294 @@
+//! `k6-runner`: the standalone k6 control plane.
+//!
+//! Parses the command line, builds the [`Service`], and hands over to the
+//! library: the server, a headless run, or a one-off core call.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use k6_runner::sandbox::{PluginSource, Sandbox};
+use k6_runner::service::{ControlError, Service, ServiceConfig};
+
+/// Control plane for Grafana k6 load tests.
+#[derive(Debug, Parser)]
+#[command(name = "k6-runner", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the REST API and WebSocket.
+    Serve(ServeArgs),
+    /// Check a config file; prints its canonical form, or every field error
+    /// (exit 1).
+    Validate(FileArgs),
+    /// Print the `k6_all.sh` a config file would run.
+    Render(FileArgs),
+    /// Run a config's suite without a server: progress on stderr, the run
+    /// record as JSON on stdout; exit 0 only if every script passed.
+    Run(RunArgs),
+    /// The core component.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Print the component's digest, WIT package, imports and exports.
+    Inspect(PluginArgs),
+}
+
+#[derive(Debug, Args)]
+struct PluginArgs {
+    /// A core component to load instead of the embedded one.
+    #[arg(long, value_name = "FILE")]
+    plugin: Option<PathBuf>,
+    /// Refuse the component unless its sha256 is this (hex).
+    #[arg(long, value_name = "HEX")]
+    plugin_sha256: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// A directory of k6 scripts the runner may run (repeatable). Scripts
+    /// are named relative to it.
+    #[arg(long = "scripts-dir", value_name = "DIR", required = true)]
+    scripts_dirs: Vec<PathBuf>,
+    /// The k6 binary (default: `k6` on PATH).
+    #[arg(long, value_name = "PATH")]
+    k6: Option<PathBuf>,
+    /// Most virtual users a config may ask for (default: the core's, 1000).
+    #[arg(long, value_name = "N")]
+    max_users: Option<u32>,
+    /// Also pass this environment variable to k6 (repeatable).
+    #[arg(long = "pass-env", value_name = "NAME")]
+    pass_env: Vec<String>,
+    /// Seconds between a stop request and SIGKILL of the step's processes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15)]
+    stop_grace: u64,
+    /// A Handlebars template for `k6_all.sh` (default: the core's).
+    #[arg(long, value_name = "FILE")]
+    template: Option<PathBuf>,
+    #[command(flatten)]
+    plugin: PluginArgs,
+    /// Compile the core at every start instead of caching its native code.
+    #[arg(long)]
+    no_plugin_cache: bool,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Where config, run records and logs are kept.
+    #[arg(long, value_name = "DIR", default_value = "k6-runner-data")]
+    data_dir: PathBuf,
+    /// Also serve the example scripts' local HTTP target on this address.
+    #[arg(long, value_name = "ADDR")]
+    demo_target: Option<SocketAddr>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+struct FileArgs {
+    /// The config file (JSON, as `PUT /api/k6/config` takes it).
+    file: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The config file (JSON, as `PUT /api/k6/config` takes it).
+    file: PathBuf,
+    /// Keep the run's record and logs here (default: a temporary directory,
+    /// removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Also serve the example scripts' local HTTP target on this address.
+    #[arg(long, value_name = "ADDR")]
+    demo_target: Option<SocketAddr>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,warp=warn,hyper=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Validate(args) => validate(args).await,
+        Command::Render(args) => render(args).await,
+        Command::Run(args) => run(args).await,
+        Command::Plugin { command: PluginCommand::Inspect(args) } => inspect(args),
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    if let Some(addr) = args.demo_target {
+        let bound = k6_runner::demo_target::spawn(addr).await.with_context(|| format!("binding the demo target on {addr}"))?;
+        tracing::info!(%bound, "demo target listening");
+    }
+    let service = start_service(&args.data_dir, &args.common).await?;
+    let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+    tracing::info!(address = %listener.local_addr()?, "k6 runner listening; API under /api/k6");
+    k6_runner::server::serve(service, listener, shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn validate(args: FileArgs) -> Result<ExitCode> {
+    let scratch = tempfile::tempdir().context("creating a scratch data directory")?;
+    let service = start_service(scratch.path(), &args.common).await?;
+    match service.put_config(read_config_file(&args.file)?).await {
+        Ok(json) => {
+            println!("{json}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => report_invalid(&args.file, error),
+    }
+}
+
+async fn render(args: FileArgs) -> Result<ExitCode> {
+    let scratch = tempfile::tempdir().context("creating a scratch data directory")?;
+    let service = start_service(scratch.path(), &args.common).await?;
+    if let Err(error) = service.put_config(read_config_file(&args.file)?).await {
+        return report_invalid(&args.file, error);
+    }
+    match service.render_script().await {
+        Ok(script) => {
+            print!("{script}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => report_invalid(&args.file, error),
+    }
+}
+
+async fn run(args: RunArgs) -> Result<ExitCode> {
+    if let Some(addr) = args.demo_target {
+        k6_runner::demo_target::spawn(addr).await.with_context(|| format!("binding the demo target on {addr}"))?;
+    }
+    let scratch = tempfile::tempdir().context("creating a scratch data directory")?;
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| scratch.path().to_path_buf());
+    let service = start_service(&data_dir, &args.common).await?;
+    if let Err(error) = service.put_config(read_config_file(&args.file)?).await {
+        return report_invalid(&args.file, error);
+    }
+    let stopper = service.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stopper.stop_run(k6_runner::contract::StopCause::Operator);
+    });
+    let mut stderr = std::io::stderr();
+    let record = k6_runner::headless::run(service, &mut stderr).await.context("running the suite")?;
+    println!("{}", serde_json::to_string_pretty(&record)?);
+    Ok(if k6_runner::headless::all_passed(&record) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn inspect(args: PluginArgs) -> Result<ExitCode> {
+    let source = PluginSource { file: args.plugin, expected_sha256: args.plugin_sha256, cache_dir: None };
+    let sandbox = Sandbox::load(&source)?;
+    let info = sandbox.info();
+    println!("origin:  {}", info.origin);
+    println!("sha256:  {}", info.sha256);
+    println!("package: {}", info.package.as_deref().unwrap_or("(none)"));
+    println!("imports: {}", if info.imports.is_empty() { "none".to_owned() } else { String::new() });
+    for import in &info.imports {
+        println!("  {import}");
+    }
+    println!("exports:");
+    for export in &info.exports {
+        println!("  {export}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn start_service(data_dir: &Path, common: &CommonArgs) -> Result<Arc<Service>> {
+    let mut config = ServiceConfig::new(data_dir, common.scripts_dirs.clone());
+    config.k6 = common.k6.clone();
+    config.pass_env = common.pass_env.clone();
+    config.stop_grace = Duration::from_secs(common.stop_grace);
+    config.template = common.template.clone();
+    config.plugin.file = common.plugin.plugin.clone();
+    config.plugin.expected_sha256 = common.plugin.plugin_sha256.clone();
+    if common.no_plugin_cache {
+        config.plugin.cache_dir = None;
+    }
+    if let Some(max_users) = common.max_users {
+        let source = config.plugin.clone();
+        let mut policy = tokio::task::spawn_blocking(move || -> Result<_> {
+            Ok(Sandbox::load(&source)?.instantiate()?.default_policy()?)
+        })
+        .await??;
+        policy.max_users = max_users;
+        config.policy = Some(policy);
+    }
+    Ok(Service::start(config).await?)
+}
+
+fn read_config_file(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn report_invalid(file: &Path, error: ControlError) -> Result<ExitCode> {
+    match error {
+        ControlError::Invalid { message, fields } => {
+            eprintln!("{}: {message}", file.display());
+            for field in fields {
+                let name = if field.field.is_empty() { "(body)" } else { field.field.as_str() };
+                eprintln!("  {name}: {} [{}]", field.message, field.code);
+            }
+            Ok(ExitCode::FAILURE)
+        }
+        other => bail!(other),
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
