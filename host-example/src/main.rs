@@ -1,2 +1,102 @@
-//! host example
-fn main() {}
+//! A small vuDataSim cluster manager with the k6 control plane dropped in.
+//!
+//! It is the tutorial for embedding `k6-runner` in a warp app: the host
+//! keeps its own state, routes, WebSocket, logger and auth; the k6 routes
+//! are mounted under `/api/k6` behind the same auth, and the k6 status is
+//! merged into the host's state so its own WebSocket broadcasts it.
+//!
+//! Run it with the example scripts and their local target:
+//!
+//! ```sh
+//! cargo run -p host-example -- --scripts-dir examples/scripts --demo-target 127.0.0.1:18080
+//! ```
+
+mod cluster;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use k6_runner::hub::Event;
+use k6_runner::service::{Service, ServiceConfig};
+use warp::Filter;
+
+/// A vuDataSim cluster manager embedding the k6 control plane.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    bind: SocketAddr,
+    /// The k6 control plane's data directory.
+    #[arg(long, default_value = "host-example-data")]
+    data_dir: PathBuf,
+    /// A directory of k6 scripts (repeatable).
+    #[arg(long = "scripts-dir", required = true)]
+    scripts_dirs: Vec<PathBuf>,
+    /// The k6 binary (default: `k6` on PATH).
+    #[arg(long)]
+    k6: Option<PathBuf>,
+    /// Require `Authorization: Bearer <token>` on every /api route.
+    #[arg(long, env = "CLUSTER_TOKEN")]
+    token: Option<String>,
+    /// Also serve the example scripts' local HTTP target here.
+    #[arg(long)]
+    demo_target: Option<SocketAddr>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("info")).init();
+    let args = Args::parse();
+    if let Some(addr) = args.demo_target {
+        k6_runner::demo_target::spawn(addr).await.context("binding the demo target")?;
+    }
+    let app = cluster::App::new();
+    tokio::spawn(app.clone().simulate());
+
+    // 1. Build the k6 control plane from a config (policy and plugin left
+    //    at their defaults; see `ServiceConfig`).
+    let mut config = ServiceConfig::new(&args.data_dir, args.scripts_dirs);
+    config.k6 = args.k6;
+    let k6 = Service::start(config).await.context("starting the k6 control plane")?;
+
+    // 2. Keep the host's state in step: every k6 status change lands in the
+    //    app state, which the host's own /ws broadcasts.
+    let (events, bridge) = (k6.subscribe(), app.clone());
+    app.update(|s| s.k6 = k6.status());
+    tokio::spawn(async move {
+        let mut events = events;
+        while let Ok(event) = events.recv().await {
+            if let Event::Status(status) = event {
+                bridge.update(|s| s.k6 = status);
+            }
+        }
+    });
+
+    // 3. Mount the k6 routes under /api/k6 behind the host's own auth, next
+    //    to the host's routes; the host's tracing logger covers them all.
+    let auth = cluster::require_token(args.token);
+    let k6_routes = warp::path!("api" / "k6" / ..).and(auth.clone()).and(k6_runner::api::routes(k6.clone()));
+    let host_routes = auth.and(cluster::api_routes(app.clone())).or(cluster::ws_route(app.clone()));
+    let routes = k6_routes.or(host_routes).recover(cluster::recover).with(warp::trace::request());
+
+    // 4. On Ctrl-C or SIGTERM, stop any k6 run before the server exits.
+    let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+    println!("cluster manager listening on http://{}/", listener.local_addr()?);
+    let shutdown = async move {
+        shutdown_signal().await;
+        k6.shutdown().await;
+    };
+    warp::serve(routes).incoming(listener).graceful(shutdown).run().await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

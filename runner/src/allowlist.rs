@@ -107,7 +107,7 @@ impl ScriptDirs {
                 let Some(name) = slash_name(relative) else { continue };
                 match self.resolve(entry.path()) {
                     Ok(path) => files.push(ScriptFile { name, path: path.to_string_lossy().into_owned() }),
-                    Err(refused) => tracing::warn!(%refused, "left out of the script catalogue"),
+                    Err(refused) => tracing::debug!(%refused, "left out of the script catalogue"),
                 }
             }
         }

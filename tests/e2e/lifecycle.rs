@@ -1,0 +1,70 @@
+//! The runner across restarts, crashes and a missing k6.
+
+use std::time::{Duration, Instant};
+
+use crate::runner::{Runner, World, config, processes_of, step};
+
+/// A saved config is still there after the runner restarts.
+#[tokio::test]
+async fn config_survives_a_restart() {
+    let world = World::new().await;
+    let saved = config(7, "1h30m", 6000, &["pass.js", "legacy/wrapper.sh"], 30);
+    {
+        let runner = Runner::start(&world, &[]);
+        runner.configure(&saved).await;
+        assert!(runner.terminate().success());
+    }
+    let runner = Runner::start(&world, &[]);
+    let (_, config) = runner.get("/config").await;
+    assert_eq!(config, saved);
+}
+
+/// Without k6, the runner still starts; a start is refused with 503 and a
+/// message naming the binary, and nothing is spawned.
+#[tokio::test]
+async fn missing_k6_gives_a_clear_error_on_start() {
+    let world = World::new().await;
+    let runner = Runner::start(&world, &["--k6", "/nonexistent/bin/k6"]);
+    runner.configure(&config(1, "2s", 30, &["pass.js"], 0)).await;
+    let (status, body) = runner.post("/start").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("/nonexistent/bin/k6"), "{body}");
+    let (_, state) = runner.get("/status").await;
+    assert_eq!(state["isRunning"], false);
+    assert!(state["k6Version"].is_null());
+    assert_eq!(runner.get("/results").await.0, 404);
+}
+
+/// A runner killed with SIGKILL mid-run leaves k6 running under a legacy
+/// wrapper; the next start kills it and marks the run interrupted.
+#[tokio::test]
+async fn runner_killed_mid_run_is_cleaned_up_at_the_next_start() {
+    let world = World::new().await;
+    let runner = Runner::start(&world, &[]);
+    runner.configure(&config(1, "60s", 120, &["legacy/wrapper.sh"], 0)).await;
+    let run_id = runner.start_run().await;
+    runner
+        .wait_status(Duration::from_secs(30), "k6 under the wrapper to run", |s| s["currentUserCount"].as_u64().unwrap_or(0) > 0)
+        .await;
+    runner.kill9();
+
+    // bash dies with the runner; the k6 it started lives on until the next start.
+    let until = Instant::now() + Duration::from_secs(5);
+    while processes_of(&run_id).len() > 1 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let orphans = processes_of(&run_id);
+    assert!(!orphans.is_empty(), "k6 should have outlived the killed runner");
+
+    let runner = Runner::start(&world, &[]);
+    assert!(processes_of(&run_id).is_empty(), "left behind: {:?}", processes_of(&run_id));
+    let (_, results) = runner.get("/results").await;
+    assert_eq!(results["id"], run_id.as_str());
+    assert_eq!(results["state"], "interrupted", "{results}");
+    assert_eq!(step(&results, "legacy/wrapper.sh")["state"], "interrupted");
+    let (_, status) = runner.get("/status").await;
+    assert!(status["lastError"].as_str().unwrap().contains("interrupted"), "{status}");
+    runner.configure(&config(1, "2s", 30, &["pass.js"], 0)).await;
+    runner.start_run().await;
+    assert_eq!(runner.wait_for_results().await["state"], "finished", "the next run works");
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests: the `k6-runner` binary as a user runs it, a real k6
+//! (installed by `make setup`), real HTTP and WebSocket on 127.0.0.1
+//! against a local target. Each test is one user story.
+
+mod cli;
+mod lifecycle;
+mod security;
+mod suite;
+#[path = "../support/mod.rs"]
+mod support;
+mod runner;
+mod websocket;
