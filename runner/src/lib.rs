@@ -16,6 +16,7 @@
 //! - [`server`]: the standalone server (API under `/api/k6`, shutdown).
 //! - [`headless`]: a suite run without a server (`k6-runner run`).
 //! - [`demo_target`]: the example scripts' local HTTP target.
+//! - [`ui`]: the web UI (static page and assets, embedded).
 
 pub mod allowlist;
 pub mod api;
@@ -30,3 +31,4 @@ pub mod sandbox;
 pub mod server;
 pub mod service;
 pub mod supervisor;
+pub mod ui;

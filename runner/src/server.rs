@@ -8,11 +8,14 @@ use warp::Filter;
 
 use crate::service::Service;
 
-/// The standalone server's routes: the API mounted under `/api/k6`.
+/// The standalone server's routes: the API mounted under `/api/k6`, the
+/// web UI at `/`.
 pub fn routes(service: Arc<Service>) -> warp::filters::BoxedFilter<(warp::reply::Response,)> {
     warp::path("api")
         .and(warp::path("k6"))
         .and(crate::api::routes(service))
+        .or(crate::ui::routes())
+        .unify()
         .with(warp::log::custom(log_request))
         .map(warp::Reply::into_response)
         .boxed()
