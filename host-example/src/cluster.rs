@@ -51,7 +51,10 @@ impl App {
     /// A cluster with the simulation stopped.
     pub fn new() -> Arc<Self> {
         let (changes, _) = broadcast::channel(256);
-        Arc::new(Self { state: RwLock::new(ClusterState::default()), changes })
+        Arc::new(Self {
+            state: RwLock::new(ClusterState::default()),
+            changes,
+        })
     }
 
     /// A copy of the state.
@@ -75,7 +78,10 @@ impl App {
         loop {
             tick.tick().await;
             if self.state().simulation.running {
-                self.update(|s| s.simulation.events_generated += s.simulation.eps * TICK.as_millis() as u64 / 1000);
+                self.update(|s| {
+                    s.simulation.events_generated +=
+                        s.simulation.eps * TICK.as_millis() as u64 / 1000
+                });
             }
         }
     }
@@ -110,10 +116,13 @@ pub fn api_routes(app: Arc<App>) -> warp::filters::BoxedFilter<(warp::reply::Res
             app.update(|s| s.simulation = Simulation { running: true, eps, ..s.simulation.clone() });
             warp::reply::json(&app.state()).into_response()
         });
-    let stop = warp::path!("api" / "simulation" / "stop").and(warp::post()).and(with_app).map(|app: Arc<App>| {
-        app.update(|s| s.simulation.running = false);
-        warp::reply::json(&app.state()).into_response()
-    });
+    let stop = warp::path!("api" / "simulation" / "stop")
+        .and(warp::post())
+        .and(with_app)
+        .map(|app: Arc<App>| {
+            app.update(|s| s.simulation.running = false);
+            warp::reply::json(&app.state()).into_response()
+        });
     state.or(start).unify().or(stop).unify().boxed()
 }
 
@@ -124,7 +133,9 @@ pub fn ws_route(app: Arc<App>) -> warp::filters::BoxedFilter<(warp::reply::Respo
         .and(warp::ws())
         .map(move |upgrade: warp::ws::Ws| {
             let app = app.clone();
-            upgrade.on_upgrade(move |socket| push_state(socket, app)).into_response()
+            upgrade
+                .on_upgrade(move |socket| push_state(socket, app))
+                .into_response()
         })
         .boxed()
 }
@@ -135,7 +146,9 @@ async fn push_state(socket: warp::ws::WebSocket, app: Arc<App>) {
     let mut changes = app.changes.subscribe();
     let mut state = app.state();
     loop {
-        let Ok(text) = serde_json::to_string(&state) else { return };
+        let Ok(text) = serde_json::to_string(&state) else {
+            return;
+        };
         if sink.send(warp::ws::Message::text(text)).await.is_err() {
             return;
         }
@@ -156,15 +169,25 @@ async fn push_state(socket: warp::ws::WebSocket, app: Arc<App>) {
 /// The host's own auth: with a token configured, every `/api` request must
 /// carry `Authorization: Bearer <token>`; the k6 routes are mounted behind
 /// it like the host's own.
-pub fn require_token(token: Option<String>) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+pub fn require_token(
+    token: Option<String>,
+) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and_then(move |header: Option<String>| {
             let allowed = match (&token, header) {
                 (None, _) => true,
-                (Some(token), Some(header)) => header.strip_prefix("Bearer ") == Some(token.as_str()),
+                (Some(token), Some(header)) => {
+                    header.strip_prefix("Bearer ") == Some(token.as_str())
+                }
                 (Some(_), None) => false,
             };
-            async move { if allowed { Ok(()) } else { Err(warp::reject::custom(Unauthorized)) } }
+            async move {
+                if allowed {
+                    Ok(())
+                } else {
+                    Err(warp::reject::custom(Unauthorized))
+                }
+            }
         })
         .untuple_one()
 }
@@ -176,12 +199,18 @@ pub struct Unauthorized;
 impl warp::reject::Reject for Unauthorized {}
 
 /// The host's rejection handler: 401 for a missing token, JSON 404 otherwise.
-pub async fn recover(rejection: warp::Rejection) -> Result<warp::reply::Response, std::convert::Infallible> {
+pub async fn recover(
+    rejection: warp::Rejection,
+) -> Result<warp::reply::Response, std::convert::Infallible> {
     use warp::Reply;
     let (status, message) = if rejection.find::<Unauthorized>().is_some() {
         (StatusCode::UNAUTHORIZED, "missing or wrong bearer token")
     } else {
         (StatusCode::NOT_FOUND, "no such route")
     };
-    Ok(warp::reply::with_status(warp::reply::json(&serde_json::json!({"error": message})), status).into_response())
+    Ok(warp::reply::with_status(
+        warp::reply::json(&serde_json::json!({"error": message})),
+        status,
+    )
+    .into_response())
 }

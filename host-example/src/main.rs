@@ -47,10 +47,14 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("info")).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .init();
     let args = Args::parse();
     if let Some(addr) = args.demo_target {
-        k6_runner::demo_target::spawn(addr).await.context("binding the demo target")?;
+        k6_runner::demo_target::spawn(addr)
+            .await
+            .context("binding the demo target")?;
     }
     let app = cluster::App::new();
     tokio::spawn(app.clone().simulate());
@@ -59,7 +63,9 @@ async fn main() -> anyhow::Result<()> {
     //    at their defaults; see `ServiceConfig`).
     let mut config = ServiceConfig::new(&args.data_dir, args.scripts_dirs);
     config.k6 = args.k6;
-    let k6 = Service::start(config).await.context("starting the k6 control plane")?;
+    let k6 = Service::start(config)
+        .await
+        .context("starting the k6 control plane")?;
 
     // 2. Keep the host's state in step: every k6 status change lands in the
     //    app state, which the host's own /ws broadcasts.
@@ -77,24 +83,41 @@ async fn main() -> anyhow::Result<()> {
     // 3. Mount the k6 routes under /api/k6 behind the host's own auth, next
     //    to the host's routes; the host's tracing logger covers them all.
     let auth = cluster::require_token(args.token);
-    let k6_routes = warp::path!("api" / "k6" / ..).and(auth.clone()).and(k6_runner::api::routes(k6.clone()));
-    let host_routes = auth.and(cluster::api_routes(app.clone())).or(cluster::ws_route(app.clone()));
-    let routes = k6_routes.or(host_routes).recover(cluster::recover).with(warp::trace::request());
+    let k6_routes = warp::path!("api" / "k6" / ..)
+        .and(auth.clone())
+        .and(k6_runner::api::routes(k6.clone()));
+    let host_routes = auth
+        .and(cluster::api_routes(app.clone()))
+        .or(cluster::ws_route(app.clone()));
+    let routes = k6_routes
+        .or(host_routes)
+        .recover(cluster::recover)
+        .with(warp::trace::request());
 
     // 4. On Ctrl-C or SIGTERM, stop any k6 run before the server exits.
-    let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
-    println!("cluster manager listening on http://{}/", listener.local_addr()?);
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    println!(
+        "cluster manager listening on http://{}/",
+        listener.local_addr()?
+    );
     let shutdown = async move {
         shutdown_signal().await;
         k6.shutdown().await;
     };
-    warp::serve(routes).incoming(listener).graceful(shutdown).run().await;
+    warp::serve(routes)
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
     Ok(())
 }
 
 /// Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}

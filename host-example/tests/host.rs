@@ -8,9 +8,8 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::{Value, json};
-use support::{Api, World, config, k6, processes_of, terminate, wait_for_line};
+use support::{Api, World, config, k6, next_ws_json, processes_of, terminate, wait_for_line};
 
 const TOKEN: &str = "cluster-secret";
 
@@ -33,8 +32,15 @@ impl Host {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let line = wait_for_line(child.stdout.take().unwrap(), "cluster manager listening on http://", Duration::from_secs(60));
-        Self { addr: line.trim_end_matches('/').to_owned(), child }
+        let line = wait_for_line(
+            child.stdout.take().unwrap(),
+            "cluster manager listening on http://",
+            Duration::from_secs(60),
+        );
+        Self {
+            addr: line.trim_end_matches('/').to_owned(),
+            child,
+        }
     }
 }
 
@@ -53,7 +59,9 @@ async fn host_routes_work_and_its_auth_guards_the_k6_routes() {
     assert_eq!(anonymous.get("/status").await.0, 401);
 
     let cluster = Api::new(format!("http://{}/api", host.addr), Some(TOKEN));
-    let (status, state) = cluster.post_json("/simulation/start", &json!({"eps": 400})).await;
+    let (status, state) = cluster
+        .post_json("/simulation/start", &json!({"eps": 400}))
+        .await;
     assert_eq!(status, 200, "{state}");
     assert_eq!(state["simulation"]["eps"], 400);
     let generated = |state: &Value| state["simulation"]["eventsGenerated"].as_u64().unwrap();
@@ -65,14 +73,33 @@ async fn host_routes_work_and_its_auth_guards_the_k6_routes() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         now = cluster.get("/cluster/state").await.1;
     }
-    assert!(generated(&now) > 0, "the simulation generates events: {now}");
-    assert_eq!(cluster.post("/simulation/stop").await.1["simulation"]["running"], false);
-    assert_eq!(cluster.post_json("/simulation/start", &json!({"eps": 0})).await.0, 422);
+    assert!(
+        generated(&now) > 0,
+        "the simulation generates events: {now}"
+    );
+    assert_eq!(
+        cluster.post("/simulation/stop").await.1["simulation"]["running"],
+        false
+    );
+    assert_eq!(
+        cluster
+            .post_json("/simulation/start", &json!({"eps": 0}))
+            .await
+            .0,
+        422
+    );
 
     let k6 = Api::new(format!("http://{}/api/k6", host.addr), Some(TOKEN));
     let (status, scripts) = k6.get("/scripts").await;
     assert_eq!(status, 200);
-    assert!(scripts.as_array().unwrap().iter().any(|s| s["name"] == "pass.js"), "{scripts}");
+    assert!(
+        scripts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "pass.js"),
+        "{scripts}"
+    );
 }
 
 /// A k6 run started through the host's `/api/k6` shows up, running and
@@ -83,19 +110,25 @@ async fn k6_run_through_the_host_shows_up_on_the_host_websocket() {
     let host = Host::start(&world);
     let k6 = Api::new(format!("http://{}/api/k6", host.addr), Some(TOKEN));
     k6.configure(&config(2, "3s", 60, &["pass.js"], 0)).await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", host.addr)).await.unwrap();
-    let first = next_state(&mut socket).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", host.addr))
+        .await
+        .unwrap();
+    let first = next_ws_json(&mut socket).await;
     assert_eq!(first["k6"]["isRunning"], false);
 
     let run_id = k6.start_run().await;
     let mut saw_running = false;
     loop {
-        let state = next_state(&mut socket).await;
+        let state = next_ws_json(&mut socket).await;
         if state["k6"]["isRunning"] == true {
             assert_eq!(state["k6"]["runId"], run_id.as_str());
             saw_running = true;
         } else if saw_running {
-            assert_eq!(state["k6"]["completedScripts"], json!(["pass.js"]), "{state}");
+            assert_eq!(
+                state["k6"]["completedScripts"],
+                json!(["pass.js"]),
+                "{state}"
+            );
             break;
         }
     }
@@ -110,30 +143,22 @@ async fn host_shutdown_leaves_no_k6_behind() {
     let k6 = Api::new(format!("http://{}/api/k6", host.addr), Some(TOKEN));
     k6.configure(&config(1, "60s", 120, &["long.js"], 0)).await;
     let run_id = k6.start_run().await;
-    k6.wait_status(Duration::from_secs(30), "k6 to run", |s| s["currentUserCount"].as_u64().unwrap_or(0) > 0).await;
+    k6.wait_status(Duration::from_secs(30), "k6 to run", |s| {
+        s["currentUserCount"].as_u64().unwrap_or(0) > 0
+    })
+    .await;
     assert!(!processes_of(&run_id).is_empty());
 
     let status = terminate(&mut host.child).expect("the host exits after SIGTERM");
     assert!(status.success(), "{status}");
-    assert!(processes_of(&run_id).is_empty(), "left behind: {:?}", processes_of(&run_id));
-    let record: Value = serde_json::from_str(&std::fs::read_to_string(world.data.join("runs").join(&run_id).join("run.json")).unwrap()).unwrap();
+    assert!(
+        processes_of(&run_id).is_empty(),
+        "left behind: {:?}",
+        processes_of(&run_id)
+    );
+    let record: Value = serde_json::from_str(
+        &std::fs::read_to_string(world.data.join("runs").join(&run_id).join("run.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(record["state"], "stopped", "{record}");
-}
-
-async fn next_state<S>(socket: &mut S) -> Value
-where
-    S: futures_util::Stream<Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(60), socket.next())
-            .await
-            .expect("no message on the host WebSocket within 60 s")
-            .expect("the host WebSocket closed")
-            .unwrap();
-        if let Ok(text) = message.to_text() {
-            if !text.is_empty() {
-                return serde_json::from_str(text).unwrap();
-            }
-        }
-    }
 }

@@ -67,11 +67,15 @@ impl ScriptDirs {
     pub fn new(dirs: &[PathBuf]) -> Result<Self, ScriptDirError> {
         let mut roots = Vec::with_capacity(dirs.len());
         for dir in dirs {
-            let root = dir
-                .canonicalize()
-                .map_err(|e| ScriptDirError { path: dir.clone(), reason: e.to_string() })?;
+            let root = dir.canonicalize().map_err(|e| ScriptDirError {
+                path: dir.clone(),
+                reason: e.to_string(),
+            })?;
             if !root.is_dir() {
-                return Err(ScriptDirError { path: dir.clone(), reason: "not a directory".into() });
+                return Err(ScriptDirError {
+                    path: dir.clone(),
+                    reason: "not a directory".into(),
+                });
             }
             if !roots.contains(&root) {
                 roots.push(root);
@@ -93,20 +97,33 @@ impl ScriptDirs {
         let mut files = Vec::new();
         let mut seen = 0usize;
         for root in &self.roots {
-            let walker = walkdir::WalkDir::new(root).max_depth(MAX_SCAN_DEPTH).follow_links(false).sort_by_file_name();
+            let walker = walkdir::WalkDir::new(root)
+                .max_depth(MAX_SCAN_DEPTH)
+                .follow_links(false)
+                .sort_by_file_name();
             for entry in walker.into_iter().filter_map(Result::ok) {
                 seen += 1;
                 if seen > MAX_SCANNED_FILES {
-                    tracing::warn!(limit = MAX_SCANNED_FILES, "script directories hold too many files; the catalogue is cut short");
+                    tracing::warn!(
+                        limit = MAX_SCANNED_FILES,
+                        "script directories hold too many files; the catalogue is cut short"
+                    );
                     return files;
                 }
                 if entry.file_type().is_dir() {
                     continue;
                 }
-                let Ok(relative) = entry.path().strip_prefix(root) else { continue };
-                let Some(name) = slash_name(relative) else { continue };
+                let Ok(relative) = entry.path().strip_prefix(root) else {
+                    continue;
+                };
+                let Some(name) = slash_name(relative) else {
+                    continue;
+                };
                 match self.resolve(entry.path()) {
-                    Ok(path) => files.push(ScriptFile { name, path: path.to_string_lossy().into_owned() }),
+                    Ok(path) => files.push(ScriptFile {
+                        name,
+                        path: path.to_string_lossy().into_owned(),
+                    }),
                     Err(refused) => tracing::debug!(%refused, "left out of the script catalogue"),
                 }
             }
@@ -119,11 +136,15 @@ impl ScriptDirs {
     /// right before a step is spawned.
     pub fn resolve(&self, path: &Path) -> Result<PathBuf, PathRefused> {
         let shown = path.display().to_string();
-        let resolved = path
-            .canonicalize()
-            .map_err(|e| PathRefused::Unresolvable { path: shown.clone(), reason: e.to_string() })?;
+        let resolved = path.canonicalize().map_err(|e| PathRefused::Unresolvable {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
         if !self.roots.iter().any(|root| resolved.starts_with(root)) {
-            return Err(PathRefused::OutsideScriptDirs { path: shown, resolved: resolved.display().to_string() });
+            return Err(PathRefused::OutsideScriptDirs {
+                path: shown,
+                resolved: resolved.display().to_string(),
+            });
         }
         if !resolved.is_file() {
             return Err(PathRefused::NotAFile { path: shown });
@@ -133,10 +154,17 @@ impl ScriptDirs {
 
     /// [`Self::resolve`] plus a suffix check, for the script a step is about
     /// to run.
-    pub fn check_script(&self, path: &Path, allowed_suffixes: &[String]) -> Result<PathBuf, PathRefused> {
+    pub fn check_script(
+        &self,
+        path: &Path,
+        allowed_suffixes: &[String],
+    ) -> Result<PathBuf, PathRefused> {
         let resolved = self.resolve(path)?;
         let name = resolved.to_string_lossy();
-        if !allowed_suffixes.iter().any(|suffix| name.ends_with(suffix.as_str())) {
+        if !allowed_suffixes
+            .iter()
+            .any(|suffix| name.ends_with(suffix.as_str()))
+        {
             return Err(PathRefused::SuffixNotAllowed {
                 path: path.display().to_string(),
                 allowed: allowed_suffixes.join(", "),
@@ -172,11 +200,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("sub/a.js"), "x").unwrap();
-        std::os::unix::fs::symlink(dir.path().join("sub/a.js"), dir.path().join("link.js")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("sub/a.js"), dir.path().join("link.js"))
+            .unwrap();
         let dirs = ScriptDirs::new(&[dir.path().to_path_buf()]).unwrap();
         let names: Vec<String> = dirs.scan().into_iter().map(|f| f.name).collect();
         assert_eq!(names, ["link.js", "sub/a.js"]);
-        assert!(dirs.check_script(&dir.path().join("link.js"), &suffixes()).is_ok());
+        assert!(
+            dirs.check_script(&dir.path().join("link.js"), &suffixes())
+                .is_ok()
+        );
     }
 
     /// It refuses a link that leads out of the script directories, `..`
@@ -186,7 +218,8 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("evil.js"), "x").unwrap();
         let dir = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(outside.path().join("evil.js"), dir.path().join("escape.js")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("evil.js"), dir.path().join("escape.js"))
+            .unwrap();
         std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
         std::fs::create_dir(dir.path().join("folder.js")).unwrap();
         let dirs = ScriptDirs::new(&[dir.path().to_path_buf()]).unwrap();
@@ -196,13 +229,23 @@ mod tests {
             dirs.check_script(&dir.path().join("escape.js"), &suffixes()),
             Err(PathRefused::OutsideScriptDirs { .. })
         ));
-        let climbing = dir.path().join("..").join(outside.path().file_name().unwrap()).join("evil.js");
-        assert!(matches!(dirs.check_script(&climbing, &suffixes()), Err(PathRefused::OutsideScriptDirs { .. })));
+        let climbing = dir
+            .path()
+            .join("..")
+            .join(outside.path().file_name().unwrap())
+            .join("evil.js");
+        assert!(matches!(
+            dirs.check_script(&climbing, &suffixes()),
+            Err(PathRefused::OutsideScriptDirs { .. })
+        ));
         assert!(matches!(
             dirs.check_script(&dir.path().join("notes.txt"), &suffixes()),
             Err(PathRefused::SuffixNotAllowed { .. })
         ));
-        assert!(matches!(dirs.check_script(&dir.path().join("folder.js"), &suffixes()), Err(PathRefused::NotAFile { .. })));
+        assert!(matches!(
+            dirs.check_script(&dir.path().join("folder.js"), &suffixes()),
+            Err(PathRefused::NotAFile { .. })
+        ));
         assert!(matches!(
             dirs.check_script(&dir.path().join("missing.js"), &suffixes()),
             Err(PathRefused::Unresolvable { .. })

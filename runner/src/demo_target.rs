@@ -23,14 +23,23 @@ pub fn routes() -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Reje
         tokio::time::sleep(Duration::from_millis(200)).await;
         "ok"
     });
-    let err = warp::path!("err").map(|| warp::reply::with_status("error", StatusCode::INTERNAL_SERVER_ERROR));
-    let json = warp::path!("json").map(|| warp::reply::json(&serde_json::json!({"status": "ok", "items": [1, 2, 3]})));
+    let err = warp::path!("err")
+        .map(|| warp::reply::with_status("error", StatusCode::INTERNAL_SERVER_ERROR));
+    let json = warp::path!("json")
+        .map(|| warp::reply::json(&serde_json::json!({"status": "ok", "items": [1, 2, 3]})));
     warp::get().and(fast.or(slow).or(err).or(json))
 }
 
 /// Serves the target on `listener` until `shutdown` completes.
-pub async fn serve(listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
-    warp::serve(routes()).incoming(listener).graceful(shutdown).run().await;
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    warp::serve(routes())
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
 }
 
 /// Binds `addr` and serves the target in a background task; returns the

@@ -10,10 +10,19 @@ use crate::service::{ControlError, Service};
 
 /// Starts a run with the service's current config, reports progress to
 /// `progress` until it ends, and returns its record.
-pub async fn run(service: Arc<Service>, progress: &mut (dyn Write + Send)) -> Result<RunRecord, ControlError> {
+pub async fn run(
+    service: Arc<Service>,
+    progress: &mut (dyn Write + Send),
+) -> Result<RunRecord, ControlError> {
     let mut events = service.subscribe();
     let started = service.start_run().await?;
-    let _ = writeln!(progress, "run {}: {} script(s), about {} s", started.run_id, started.scripts.len(), started.expected_seconds);
+    let _ = writeln!(
+        progress,
+        "run {}: {} script(s), about {} s",
+        started.run_id,
+        started.scripts.len(),
+        started.expected_seconds
+    );
     let mut last_script = None;
     let mut last_second = 0u64;
     loop {
@@ -40,7 +49,9 @@ pub async fn run(service: Arc<Service>, progress: &mut (dyn Write + Send)) -> Re
                         second,
                         point.vus,
                         point.request_rate,
-                        point.latency_p95_ms.map_or("-".to_owned(), |p| format!("{p:.1} ms"))
+                        point
+                            .latency_p95_ms
+                            .map_or("-".to_owned(), |p| format!("{p:.1} ms"))
                     );
                 }
             }
@@ -59,12 +70,22 @@ pub async fn run(service: Arc<Service>, progress: &mut (dyn Write + Send)) -> Re
     service.shutdown().await;
     let record = service.results()?;
     for step in &record.steps {
-        let _ = writeln!(progress, "{:>10}  {}  {}", format!("{:?}", step.state).to_lowercase(), step.script, step.reason.as_deref().unwrap_or(""));
+        let _ = writeln!(
+            progress,
+            "{:>10}  {}  {}",
+            format!("{:?}", step.state).to_lowercase(),
+            step.script,
+            step.reason.as_deref().unwrap_or("")
+        );
     }
     Ok(record)
 }
 
 /// True when every script of the run completed (exit code 0 of `run`).
 pub fn all_passed(record: &RunRecord) -> bool {
-    !record.steps.is_empty() && record.steps.iter().all(|step| step.state == StepState::Completed)
+    !record.steps.is_empty()
+        && record
+            .steps
+            .iter()
+            .all(|step| step.state == StepState::Completed)
 }

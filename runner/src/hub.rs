@@ -19,7 +19,10 @@ pub const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
 /// Events buffered per subscriber; a slower subscriber skips the oldest.
 pub const EVENT_BUFFER: usize = 1_024;
 
-/// Something that changed, as pushed to subscribers.
+/// Something that changed, as pushed to subscribers. Variants are sent as
+/// they are (not boxed): events are cloned per subscriber anyway, and a
+/// status is a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", content = "data", rename_all = "camelCase")]
 pub enum Event {
@@ -56,14 +59,20 @@ impl Hub {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Self {
             status: RwLock::new(Status::default()),
-            logs: Mutex::new(LogRing { lines: VecDeque::new(), next_seq: 1 }),
+            logs: Mutex::new(LogRing {
+                lines: VecDeque::new(),
+                next_seq: 1,
+            }),
             events,
         }
     }
 
     /// A copy of the current status.
     pub fn status(&self) -> Status {
-        self.status.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.status
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Changes the status and tells subscribers if anything changed.
@@ -105,14 +114,20 @@ impl Hub {
 
     /// Kept log lines with `seq > since`, at most `limit` of the newest, of
     /// the given levels (all if `levels` is empty), optionally of one run.
-    pub fn logs(&self, since: u64, limit: usize, levels: &[String], run_id: Option<&str>) -> Vec<LogLine> {
+    pub fn logs(
+        &self,
+        since: u64,
+        limit: usize,
+        levels: &[String],
+        run_id: Option<&str>,
+    ) -> Vec<LogLine> {
         let ring = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
         let mut selected: Vec<LogLine> = ring
             .lines
             .iter()
             .rev()
             .filter(|line| line.seq > since)
-            .filter(|line| levels.is_empty() || levels.iter().any(|level| *level == line.level))
+            .filter(|line| levels.is_empty() || levels.contains(&line.level))
             .filter(|line| run_id.is_none_or(|id| line.run_id == id))
             .take(limit)
             .cloned()
@@ -158,13 +173,19 @@ mod tests {
     fn logs_are_numbered_filtered_and_bounded() {
         let hub = Hub::new();
         for i in 0..MAX_LOG_LINES + 10 {
-            hub.push_log(line(if i % 2 == 0 { "info" } else { "error" }, &format!("m{i}")));
+            hub.push_log(line(
+                if i % 2 == 0 { "info" } else { "error" },
+                &format!("m{i}"),
+            ));
         }
         let all = hub.logs(0, usize::MAX, &[], None);
         assert_eq!(all.len(), MAX_LOG_LINES);
         assert_eq!(all.first().unwrap().seq, 11);
         let errors = hub.logs(0, 3, &["error".into()], None);
-        assert_eq!(errors.iter().map(|l| l.seq).collect::<Vec<_>>(), [5006, 5008, 5010]);
+        assert_eq!(
+            errors.iter().map(|l| l.seq).collect::<Vec<_>>(),
+            [5006, 5008, 5010]
+        );
         assert!(hub.logs(5010, 10, &[], None).is_empty());
     }
 

@@ -11,7 +11,9 @@ const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum K6Error {
     /// No `k6` on `PATH` and none given.
-    #[error("k6 not found: no `k6` on PATH ({path}); install it (`make setup` does) or pass --k6 /path/to/k6")]
+    #[error(
+        "k6 not found: no `k6` on PATH ({path}); install it (`make setup` does) or pass --k6 /path/to/k6"
+    )]
     NotOnPath {
         /// The PATH searched.
         path: String,
@@ -43,9 +45,10 @@ pub async fn discover(explicit: Option<&Path>) -> Result<K6Binary, K6Error> {
             path: std::env::var("PATH").unwrap_or_default(),
         })?,
     };
-    let path = path
-        .canonicalize()
-        .map_err(|e| K6Error::Unusable { path: path.clone(), reason: e.to_string() })?;
+    let path = path.canonicalize().map_err(|e| K6Error::Unusable {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     let version = read_version(&path).await?;
     Ok(K6Binary { path, version })
 }
@@ -53,26 +56,43 @@ pub async fn discover(explicit: Option<&Path>) -> Result<K6Binary, K6Error> {
 /// The first executable `name` on `PATH`.
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Runs `k6 version` and returns its version word (`v1.1.0`).
 async fn read_version(path: &Path) -> Result<String, K6Error> {
-    let unusable = |reason: String| K6Error::Unusable { path: path.to_path_buf(), reason };
+    let unusable = |reason: String| K6Error::Unusable {
+        path: path.to_path_buf(),
+        reason,
+    };
     let output = tokio::time::timeout(
         VERSION_TIMEOUT,
-        tokio::process::Command::new(path).arg("version").env("K6_NO_USAGE_REPORT", "true").kill_on_drop(true).output(),
+        tokio::process::Command::new(path)
+            .arg("version")
+            .env("K6_NO_USAGE_REPORT", "true")
+            .kill_on_drop(true)
+            .output(),
     )
     .await
-    .map_err(|_| unusable(format!("`k6 version` did not answer within {VERSION_TIMEOUT:?}")))?
+    .map_err(|_| {
+        unusable(format!(
+            "`k6 version` did not answer within {VERSION_TIMEOUT:?}"
+        ))
+    })?
     .map_err(|e| unusable(e.to_string()))?;
     if !output.status.success() {
-        return Err(unusable(format!("`k6 version` exited with {}", output.status)));
+        return Err(unusable(format!(
+            "`k6 version` exited with {}",
+            output.status
+        )));
     }
     let text = String::from_utf8_lossy(&output.stdout);
     // `k6 v1.1.0 (commit/0e3fb953be, go1.24.4, linux/amd64)`
@@ -84,7 +104,12 @@ async fn read_version(path: &Path) -> Result<String, K6Error> {
 
 /// Major version number of a `v1.1.0` version word.
 pub fn major_version(version: &str) -> Option<u32> {
-    version.trim_start_matches('v').split('.').next()?.parse().ok()
+    version
+        .trim_start_matches('v')
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

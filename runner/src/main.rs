@@ -126,8 +126,9 @@ struct RunArgs {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,warp=warn,hyper=warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,warp=warn,hyper=warn")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -154,19 +155,28 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Validate(args) => validate(args).await,
         Command::Render(args) => render(args).await,
         Command::Run(args) => run(args).await,
-        Command::Plugin { command: PluginCommand::Inspect(args) } => inspect(args),
+        Command::Plugin {
+            command: PluginCommand::Inspect(args),
+        } => inspect(args),
     }
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
     if let Some(addr) = args.demo_target {
-        let bound = k6_runner::demo_target::spawn(addr).await.with_context(|| format!("binding the demo target on {addr}"))?;
+        let bound = k6_runner::demo_target::spawn(addr)
+            .await
+            .with_context(|| format!("binding the demo target on {addr}"))?;
         tracing::info!(%bound, "demo target listening");
     }
     let service = start_service(&args.data_dir, &args.common).await?;
-    let listener = tokio::net::TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
     // On stdout, for people and for scripts that bind port 0.
-    println!("k6 runner listening on http://{}/ (API under /api/k6)", listener.local_addr()?);
+    println!(
+        "k6 runner listening on http://{}/ (API under /api/k6)",
+        listener.local_addr()?
+    );
     k6_runner::server::serve(service, listener, shutdown_signal()).await;
     Ok(ExitCode::SUCCESS)
 }
@@ -200,10 +210,15 @@ async fn render(args: FileArgs) -> Result<ExitCode> {
 
 async fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(addr) = args.demo_target {
-        k6_runner::demo_target::spawn(addr).await.with_context(|| format!("binding the demo target on {addr}"))?;
+        k6_runner::demo_target::spawn(addr)
+            .await
+            .with_context(|| format!("binding the demo target on {addr}"))?;
     }
     let scratch = tempfile::tempdir().context("creating a scratch data directory")?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| scratch.path().to_path_buf());
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| scratch.path().to_path_buf());
     let service = start_service(&data_dir, &args.common).await?;
     if let Err(error) = service.put_config(read_config_file(&args.file)?).await {
         return report_invalid(&args.file, error);
@@ -214,19 +229,36 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         stopper.stop_run(k6_runner::contract::StopCause::Operator);
     });
     let mut stderr = std::io::stderr();
-    let record = k6_runner::headless::run(service, &mut stderr).await.context("running the suite")?;
+    let record = k6_runner::headless::run(service, &mut stderr)
+        .await
+        .context("running the suite")?;
     println!("{}", serde_json::to_string_pretty(&record)?);
-    Ok(if k6_runner::headless::all_passed(&record) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if k6_runner::headless::all_passed(&record) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn inspect(args: PluginArgs) -> Result<ExitCode> {
-    let source = PluginSource { file: args.plugin, expected_sha256: args.plugin_sha256, cache_dir: None };
+    let source = PluginSource {
+        file: args.plugin,
+        expected_sha256: args.plugin_sha256,
+        cache_dir: None,
+    };
     let sandbox = Sandbox::load(&source)?;
     let info = sandbox.info();
     println!("origin:  {}", info.origin);
     println!("sha256:  {}", info.sha256);
     println!("package: {}", info.package.as_deref().unwrap_or("(none)"));
-    println!("imports: {}", if info.imports.is_empty() { "none".to_owned() } else { String::new() });
+    println!(
+        "imports: {}",
+        if info.imports.is_empty() {
+            "none".to_owned()
+        } else {
+            String::new()
+        }
+    );
     for import in &info.imports {
         println!("  {import}");
     }
@@ -269,7 +301,11 @@ fn report_invalid(file: &Path, error: ControlError) -> Result<ExitCode> {
         ControlError::Invalid { message, fields } => {
             eprintln!("{}: {message}", file.display());
             for field in fields {
-                let name = if field.field.is_empty() { "(body)" } else { field.field.as_str() };
+                let name = if field.field.is_empty() {
+                    "(body)"
+                } else {
+                    field.field.as_str()
+                };
                 eprintln!("  {name}: {} [{}]", field.message, field.code);
             }
             Ok(ExitCode::FAILURE)

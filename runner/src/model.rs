@@ -112,7 +112,13 @@ pub struct MetricsPoint {
 
 impl MetricsPoint {
     /// A reading from the core's live metrics plus the host's own facts.
-    pub fn from_live(live: &contract::LiveMetrics, run_id: &str, script: &str, step: u32, time: String) -> Self {
+    pub fn from_live(
+        live: &contract::LiveMetrics,
+        run_id: &str,
+        script: &str,
+        step: u32,
+        time: String,
+    ) -> Self {
         Self {
             run_id: run_id.to_owned(),
             script: script.to_owned(),
@@ -359,7 +365,11 @@ impl From<contract::ScriptSummary> for Summary {
             thresholds: s
                 .thresholds
                 .into_iter()
-                .map(|t| Threshold { metric: t.metric, expression: t.expression, passed: t.passed })
+                .map(|t| Threshold {
+                    metric: t.metric,
+                    expression: t.expression,
+                    passed: t.passed,
+                })
                 .collect(),
         }
     }
@@ -391,7 +401,11 @@ pub struct FieldErrorBody {
 
 impl From<contract::FieldError> for FieldErrorBody {
     fn from(e: contract::FieldError) -> Self {
-        Self { field: e.field, code: error_code_name(e.code).to_owned(), message: e.message }
+        Self {
+            field: e.field,
+            code: error_code_name(e.code).to_owned(),
+            message: e.message,
+        }
     }
 }
 

@@ -33,7 +33,11 @@ fn log_request(info: warp::log::Info<'_>) {
 
 /// Serves until `shutdown` completes; then stops any run (waiting for its
 /// processes to be gone) before returning.
-pub async fn serve(service: Arc<Service>, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) {
+pub async fn serve(
+    service: Arc<Service>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
     let stopping = service.clone();
     let signal = async move {
@@ -42,6 +46,10 @@ pub async fn serve(service: Arc<Service>, listener: tokio::net::TcpListener, shu
         stopping.shutdown().await;
         let _ = stopped_tx.send(());
     };
-    warp::serve(routes(service)).incoming(listener).graceful(signal).run().await;
+    warp::serve(routes(service))
+        .incoming(listener)
+        .graceful(signal)
+        .run()
+        .await;
     let _ = stopped_rx.await;
 }

@@ -12,7 +12,10 @@ use crate::allowlist::{ScriptDirError, ScriptDirs};
 use crate::contract::{CatalogueEntry, Config, PlanContext, Policy, StopCause};
 use crate::hub::{Event, Hub};
 use crate::k6::{self, K6Binary, K6Error};
-use crate::model::{FieldErrorBody, LogLine, RunRecord, RunRecordState, RunState, ScriptInfo, Status, StepState, kind_name, now_rfc3339};
+use crate::model::{
+    FieldErrorBody, LogLine, RunRecord, RunRecordState, RunState, ScriptInfo, Status, StepState,
+    kind_name, now_rfc3339,
+};
 use crate::persistence::{DataDir, PersistError};
 use crate::sandbox::{PluginSource, Sandbox, SandboxError, SharedCore};
 use crate::supervisor::{self, Programs, SuiteRun, Supervisor, process};
@@ -53,7 +56,10 @@ impl ServiceConfig {
     pub fn new(data_dir: impl Into<PathBuf>, script_dirs: Vec<PathBuf>) -> Self {
         let data_dir = data_dir.into();
         Self {
-            plugin: PluginSource { cache_dir: Some(crate::sandbox::cache_dir_in(&data_dir)), ..PluginSource::default() },
+            plugin: PluginSource {
+                cache_dir: Some(crate::sandbox::cache_dir_in(&data_dir)),
+                ..PluginSource::default()
+            },
             data_dir,
             script_dirs,
             k6: None,
@@ -171,23 +177,39 @@ impl Service {
         let plugin = config.plugin.clone();
         let sandbox = tokio::task::spawn_blocking(move || Sandbox::load(&plugin))
             .await
-            .map_err(|e| SandboxError::Aborted { function: "load", message: e.to_string() })??;
+            .map_err(|e| SandboxError::Aborted {
+                function: "load",
+                message: e.to_string(),
+            })??;
         tracing::info!(sha256 = %sandbox.info().sha256, origin = %sandbox.info().origin, "core component loaded");
         let data = DataDir::open(&config.data_dir)?;
         let dirs = ScriptDirs::new(&config.script_dirs)?;
-        let template = match &config.template {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|source| ServiceError::Template { path: path.clone(), source })?),
-            None => None,
-        };
+        let template =
+            match &config.template {
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|source| {
+                    ServiceError::Template {
+                        path: path.clone(),
+                        source,
+                    }
+                })?),
+                None => None,
+            };
         let core = SharedCore::new(sandbox);
         let policy = match config.policy.clone() {
             Some(policy) => policy,
-            None => core.call("config.default-policy", |c| c.default_policy()).await?,
+            None => {
+                core.call("config.default-policy", |c| c.default_policy())
+                    .await?
+            }
         };
         let k6 = k6::discover(config.k6.as_deref()).await;
         match &k6 {
-            Ok(binary) => tracing::info!(path = %binary.path.display(), version = %binary.version, "k6 found"),
-            Err(error) => tracing::warn!(%error, "k6 is not usable; runs will fail to start until it is"),
+            Ok(binary) => {
+                tracing::info!(path = %binary.path.display(), version = %binary.version, "k6 found")
+            }
+            Err(error) => {
+                tracing::warn!(%error, "k6 is not usable; runs will fail to start until it is")
+            }
         }
         let hub = Arc::new(Hub::new());
         hub.update_status(|s| s.k6_version = k6.as_ref().ok().map(|b| b.version.clone()));
@@ -259,7 +281,12 @@ impl Service {
     pub async fn put_config(&self, raw: String) -> Result<String, ControlError> {
         let catalogue = self.catalogue().await?;
         let policy = self.policy.clone();
-        let checked = self.core.call("config.validate", move |c| c.validate(&raw, &policy, &catalogue)).await?;
+        let checked = self
+            .core
+            .call("config.validate", move |c| {
+                c.validate(&raw, &policy, &catalogue)
+            })
+            .await?;
         let config = checked.map_err(|errors| invalid("the config is invalid", errors))?;
         self.store_config(config).await
     }
@@ -267,15 +294,26 @@ impl Service {
     /// Replaces the config with the defaults for the current catalogue.
     pub async fn reset_config(&self) -> Result<String, ControlError> {
         let catalogue = self.catalogue().await?;
-        let config = self.core.call("config.default-config", move |c| c.default_config(&catalogue)).await?;
+        let config = self
+            .core
+            .call("config.default-config", move |c| {
+                c.default_config(&catalogue)
+            })
+            .await?;
         self.store_config(config).await
     }
 
     async fn store_config(&self, config: Config) -> Result<String, ControlError> {
         let for_json = config.clone();
-        let json = self.core.call("config.to-json", move |c| c.to_json(&for_json)).await?;
+        let json = self
+            .core
+            .call("config.to-json", move |c| c.to_json(&for_json))
+            .await?;
         self.data.write_config(&json)?;
-        *self.config.write().unwrap_or_else(PoisonError::into_inner) = CurrentConfig { config, json: json.clone() };
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = CurrentConfig {
+            config,
+            json: json.clone(),
+        };
         Ok(json)
     }
 
@@ -286,7 +324,10 @@ impl Service {
             .await
             .map_err(|e| ControlError::Internal(format!("scanning the script directories: {e}")))?;
         let policy = self.policy.clone();
-        Ok(self.core.call("config.catalogue", move |c| c.catalogue(&files, &policy)).await?)
+        Ok(self
+            .core
+            .call("config.catalogue", move |c| c.catalogue(&files, &policy))
+            .await?)
     }
 
     /// The catalogue with file sizes, for `GET /scripts`.
@@ -307,8 +348,13 @@ impl Service {
     pub async fn render_script(&self) -> Result<String, ControlError> {
         let catalogue = self.catalogue().await?;
         let (config, _) = self.config();
-        let ports = (0..config.enabled_scripts.len()).map(|i| PREVIEW_FIRST_PORT.saturating_add(i as u16)).collect();
-        let context = PlanContext { run_dir: PREVIEW_RUN_DIR.to_owned(), api_ports: ports };
+        let ports = (0..config.enabled_scripts.len())
+            .map(|i| PREVIEW_FIRST_PORT.saturating_add(i as u16))
+            .collect();
+        let context = PlanContext {
+            run_dir: PREVIEW_RUN_DIR.to_owned(),
+            api_ports: ports,
+        };
         let template = self.template.clone();
         let rendered = self
             .core
@@ -321,7 +367,9 @@ impl Service {
             .await?;
         match rendered {
             Ok(Ok(script)) => Ok(script),
-            Ok(Err(error)) => Err(ControlError::Internal(format!("cannot render k6_all.sh: {error:?}"))),
+            Ok(Err(error)) => Err(ControlError::Internal(format!(
+                "cannot render k6_all.sh: {error:?}"
+            ))),
             Err(errors) => Err(invalid("the current config cannot be planned", errors)),
         }
     }
@@ -330,21 +378,29 @@ impl Service {
     /// [`ControlError::AlreadyRunning`] while one runs; nothing is spawned
     /// when the config cannot be planned or k6 is missing.
     pub async fn start_run(&self) -> Result<StartedRun, ControlError> {
-        let permit = self.run_slot.clone().try_acquire_owned().map_err(|_| ControlError::AlreadyRunning {
-            run_id: self.hub.status().run_id.unwrap_or_default(),
+        let permit = self.run_slot.clone().try_acquire_owned().map_err(|_| {
+            ControlError::AlreadyRunning {
+                run_id: self.hub.status().run_id.unwrap_or_default(),
+            }
         })?;
         let k6 = self.usable_k6().await?;
         let catalogue = self.catalogue().await?;
         let (config, config_json) = self.config();
         let id = self.new_run_id();
         let run_dir = self.data.run_dir(&id);
-        let ports = free_ports(config.enabled_scripts.len())
-            .map_err(|e| ControlError::Internal(format!("cannot find free ports for k6's API: {e}")))?;
-        let context = PlanContext { run_dir: run_dir.to_string_lossy().into_owned(), api_ports: ports };
+        let ports = free_ports(config.enabled_scripts.len()).map_err(|e| {
+            ControlError::Internal(format!("cannot find free ports for k6's API: {e}"))
+        })?;
+        let context = PlanContext {
+            run_dir: run_dir.to_string_lossy().into_owned(),
+            api_ports: ports,
+        };
         let planned_catalogue = catalogue.clone();
         let plan = self
             .core
-            .call("plan.build", move |c| c.build_plan(&config, &planned_catalogue, &context))
+            .call("plan.build", move |c| {
+                c.build_plan(&config, &planned_catalogue, &context)
+            })
             .await?
             .map_err(|errors| invalid("the config cannot be run", errors))?;
 
@@ -378,17 +434,27 @@ impl Service {
             data: self.data.clone(),
             dirs: self.dirs.clone(),
             allowed_suffixes: self.policy.allowed_suffixes.clone(),
-            programs: Programs { k6: Some(k6.path), k6_missing: String::new(), bash: self.bash.clone() },
+            programs: Programs {
+                k6: Some(k6.path),
+                k6_missing: String::new(),
+                bash: self.bash.clone(),
+            },
             pass_env: self.pass_env.clone(),
             stop_grace: self.stop_grace,
         };
         let (stop, stop_rx) = watch::channel(None);
-        let run = SuiteRun { record, plan, catalogue, run_dir };
+        let run = SuiteRun {
+            record,
+            plan,
+            catalogue,
+            run_dir,
+        };
         let task = tokio::spawn(async move {
             supervisor.run(run, stop_rx).await;
             drop(permit);
         });
-        *self.active.lock().unwrap_or_else(PoisonError::into_inner) = Some(ActiveRun { id, stop, task });
+        *self.active.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(ActiveRun { id, stop, task });
         tracing::info!(run = %started.run_id, scripts = ?started.scripts, "suite run started");
         Ok(started)
     }
@@ -410,20 +476,34 @@ impl Service {
     /// is written.
     pub async fn shutdown(&self) {
         self.stop_run(StopCause::Shutdown);
-        let task = self.active.lock().unwrap_or_else(PoisonError::into_inner).take().map(|run| run.task);
+        let task = self
+            .active
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .map(|run| run.task);
         if let Some(task) = task {
             let _ = task.await;
         }
     }
 
     /// Recent log lines (see [`Hub::logs`]).
-    pub fn logs(&self, since: u64, limit: usize, levels: &[String], run_id: Option<&str>) -> Vec<LogLine> {
+    pub fn logs(
+        &self,
+        since: u64,
+        limit: usize,
+        levels: &[String],
+        run_id: Option<&str>,
+    ) -> Vec<LogLine> {
         self.hub.logs(since, limit, levels, run_id)
     }
 
     /// The record of the latest run.
     pub fn results(&self) -> Result<RunRecord, ControlError> {
-        let id = self.data.last_run_id()?.ok_or_else(|| ControlError::NotFound("no run has been started yet".into()))?;
+        let id = self
+            .data
+            .last_run_id()?
+            .ok_or_else(|| ControlError::NotFound("no run has been started yet".into()))?;
         Ok(self.data.read_run(&id)?)
     }
 
@@ -434,10 +514,12 @@ impl Service {
             return Ok(binary.clone());
         }
         let found = k6::discover(self.k6_explicit.as_deref()).await;
-        self.hub.update_status(|s| s.k6_version = found.as_ref().ok().map(|b| b.version.clone()));
+        self.hub
+            .update_status(|s| s.k6_version = found.as_ref().ok().map(|b| b.version.clone()));
         *self.k6.write().unwrap_or_else(PoisonError::into_inner) = found.clone();
         found.map_err(|error| {
-            self.hub.update_status(|s| s.last_error = Some(error.to_string()));
+            self.hub
+                .update_status(|s| s.last_error = Some(error.to_string()));
             ControlError::K6Unavailable(error)
         })
     }
@@ -447,7 +529,10 @@ impl Service {
     /// the policy was tightened) is set aside and reported, never
     /// overwritten.
     async fn load_config(&self) -> Result<(), ServiceError> {
-        let catalogue = self.catalogue().await.map_err(|e| SandboxError::Instantiate(e.to_string()))?;
+        let catalogue = self
+            .catalogue()
+            .await
+            .map_err(|e| SandboxError::Instantiate(e.to_string()))?;
         let stored = match self.data.read_config() {
             Ok(stored) => stored,
             Err(PersistError::Corrupt { reason, .. }) => {
@@ -459,30 +544,57 @@ impl Service {
         if let Some(raw) = stored {
             let policy = self.policy.clone();
             let for_check = catalogue.clone();
-            match self.core.call("config.validate", move |c| c.validate(&raw, &policy, &for_check)).await? {
+            match self
+                .core
+                .call("config.validate", move |c| {
+                    c.validate(&raw, &policy, &for_check)
+                })
+                .await?
+            {
                 Ok(config) => {
                     let for_json = config.clone();
-                    let json = self.core.call("config.to-json", move |c| c.to_json(&for_json)).await?;
-                    *self.config.write().unwrap_or_else(PoisonError::into_inner) = CurrentConfig { config, json };
+                    let json = self
+                        .core
+                        .call("config.to-json", move |c| c.to_json(&for_json))
+                        .await?;
+                    *self.config.write().unwrap_or_else(PoisonError::into_inner) =
+                        CurrentConfig { config, json };
                     return Ok(());
                 }
                 Err(errors) => {
-                    let reasons: Vec<String> = errors.into_iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+                    let reasons: Vec<String> = errors
+                        .into_iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect();
                     self.set_config_aside(&reasons.join("; "));
                 }
             }
         }
-        let config = self.core.call("config.default-config", move |c| c.default_config(&catalogue)).await?;
+        let config = self
+            .core
+            .call("config.default-config", move |c| {
+                c.default_config(&catalogue)
+            })
+            .await?;
         let for_json = config.clone();
-        let json = self.core.call("config.to-json", move |c| c.to_json(&for_json)).await?;
-        *self.config.write().unwrap_or_else(PoisonError::into_inner) = CurrentConfig { config, json };
+        let json = self
+            .core
+            .call("config.to-json", move |c| c.to_json(&for_json))
+            .await?;
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) =
+            CurrentConfig { config, json };
         Ok(())
     }
 
     fn set_config_aside(&self, reason: &str) {
         let message = match self.data.set_config_aside() {
-            Ok(kept) => format!("the stored config was not usable ({reason}); it was kept as {} and the defaults are in use", kept.display()),
-            Err(error) => format!("the stored config was not usable ({reason}) and could not be set aside: {error}"),
+            Ok(kept) => format!(
+                "the stored config was not usable ({reason}); it was kept as {} and the defaults are in use",
+                kept.display()
+            ),
+            Err(error) => format!(
+                "the stored config was not usable ({reason}) and could not be set aside: {error}"
+            ),
         };
         tracing::error!("{message}");
         self.hub.update_status(|s| s.last_error = Some(message));
@@ -524,7 +636,9 @@ impl Service {
                     tracing::error!(%error, "cannot mark the interrupted run");
                 }
             }
-            Err(error) => tracing::error!(%error, run = %id, "cannot read the interrupted run's record"),
+            Err(error) => {
+                tracing::error!(%error, run = %id, "cannot read the interrupted run's record")
+            }
         }
         if let Err(error) = self.data.clear_active_run() {
             tracing::error!(%error, "cannot clear the active-run marker");
@@ -537,16 +651,27 @@ impl Service {
 
     /// `20261125T133700Z`, with `-2`, `-3`… if a run started in the same second.
     fn new_run_id(&self) -> String {
-        let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().replace(['-', ':'], "");
+        let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+            .to_string()
+            .replace(['-', ':'], "");
         (1..)
-            .map(|n| if n == 1 { stamp.clone() } else { format!("{stamp}-{n}") })
+            .map(|n| {
+                if n == 1 {
+                    stamp.clone()
+                } else {
+                    format!("{stamp}-{n}")
+                }
+            })
             .find(|id| !self.data.run_dir(id).exists())
             .unwrap_or(stamp)
     }
 }
 
 fn invalid(message: &str, errors: Vec<crate::contract::FieldError>) -> ControlError {
-    ControlError::Invalid { message: message.to_owned(), fields: errors.into_iter().map(FieldErrorBody::from).collect() }
+    ControlError::Invalid {
+        message: message.to_owned(),
+        fields: errors.into_iter().map(FieldErrorBody::from).collect(),
+    }
 }
 
 /// `count` free ports on 127.0.0.1, all held until every one is found so
@@ -555,5 +680,8 @@ fn free_ports(count: usize) -> std::io::Result<Vec<u16>> {
     let listeners = (0..count)
         .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))
         .collect::<std::io::Result<Vec<_>>>()?;
-    listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect()
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
 }

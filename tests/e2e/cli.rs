@@ -7,7 +7,12 @@ use crate::support::{World, config, k6};
 /// Runs the binary without blocking the test's runtime, which also serves
 /// the demo target the scripts hit.
 async fn runner(args: &[&str]) -> std::process::Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_k6-runner")).args(args).env("RUST_LOG", "error").output().await.unwrap()
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_k6-runner"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .await
+        .unwrap()
 }
 
 /// `validate` prints the canonical config for a good file, and every field
@@ -19,7 +24,11 @@ async fn validate_prints_canonical_config_or_every_error() {
     let good = world.dir.path().join("good.json");
     std::fs::write(&good, config(3, "90m", 7200, &["pass.js"], 5).to_string()).unwrap();
     let out = runner(&["validate", good.to_str().unwrap(), "--scripts-dir", scripts]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["testDuration"], "1h30m");
 
@@ -28,7 +37,15 @@ async fn validate_prints_canonical_config_or_every_error() {
     let out = runner(&["validate", bad.to_str().unwrap(), "--scripts-dir", scripts]).await;
     assert_eq!(out.status.code(), Some(1));
     let errors = String::from_utf8_lossy(&out.stderr);
-    for field in ["globalUserCount", "testDuration", "rampUpDuration", "maxDuration", "enabledScripts[0]", "intervalBetweenTests", "colour"] {
+    for field in [
+        "globalUserCount",
+        "testDuration",
+        "rampUpDuration",
+        "maxDuration",
+        "enabledScripts[0]",
+        "intervalBetweenTests",
+        "colour",
+    ] {
         assert!(errors.contains(field), "{field} missing from: {errors}");
     }
 }
@@ -38,14 +55,40 @@ async fn validate_prints_canonical_config_or_every_error() {
 async fn render_prints_a_k6_all_script() {
     let world = World::new().await;
     let file = world.dir.path().join("c.json");
-    std::fs::write(&file, config(4, "15m", 1200, &["pass.js", "legacy/wrapper.sh"], 10).to_string()).unwrap();
-    let out = runner(&["render", file.to_str().unwrap(), "--scripts-dir", world.scripts.to_str().unwrap()]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        &file,
+        config(4, "15m", 1200, &["pass.js", "legacy/wrapper.sh"], 10).to_string(),
+    )
+    .unwrap();
+    let out = runner(&[
+        "render",
+        file.to_str().unwrap(),
+        "--scripts-dir",
+        world.scripts.to_str().unwrap(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let script = String::from_utf8(out.stdout).unwrap();
     assert!(script.starts_with("#!"), "{script}");
-    assert!(script.contains("pass.js") && script.contains("wrapper.sh"), "{script}");
-    let check = Command::new("bash").arg("-n").arg("-c").arg(&script).output().unwrap();
-    assert!(check.status.success(), "bash -n: {}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        script.contains("pass.js") && script.contains("wrapper.sh"),
+        "{script}"
+    );
+    let check = Command::new("bash")
+        .arg("-n")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "bash -n: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
 
 /// A headless run prints the run record on stdout and exits 0 only if
@@ -57,15 +100,35 @@ async fn headless_run_reports_results_and_fails_on_crossed_thresholds() {
     let scripts = world.scripts.to_str().unwrap();
     let passing = world.dir.path().join("passing.json");
     std::fs::write(&passing, config(1, "2s", 30, &["pass.js"], 0).to_string()).unwrap();
-    let out = runner(&["run", passing.to_str().unwrap(), "--scripts-dir", scripts, "--k6", k6.to_str().unwrap()]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = runner(&[
+        "run",
+        passing.to_str().unwrap(),
+        "--scripts-dir",
+        scripts,
+        "--k6",
+        k6.to_str().unwrap(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(record["steps"][0]["state"], "completed");
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass.js"));
 
     let failing = world.dir.path().join("failing.json");
     std::fs::write(&failing, config(1, "2s", 30, &["fail.js"], 0).to_string()).unwrap();
-    let out = runner(&["run", failing.to_str().unwrap(), "--scripts-dir", scripts, "--k6", k6.to_str().unwrap()]).await;
+    let out = runner(&[
+        "run",
+        failing.to_str().unwrap(),
+        "--scripts-dir",
+        scripts,
+        "--k6",
+        k6.to_str().unwrap(),
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(1));
     let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(record["steps"][0]["exitCode"], 99);
@@ -80,7 +143,10 @@ async fn plugin_inspect_shows_exports_and_no_function_import() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("package: vudatasim:k6@0.1.0"), "{text}");
     for interface in ["config", "plan", "logs"] {
-        assert!(text.contains(&format!("vudatasim:k6/{interface}@0.1.0:")), "{text}");
+        assert!(
+            text.contains(&format!("vudatasim:k6/{interface}@0.1.0:")),
+            "{text}"
+        );
     }
     let imports: Vec<&str> = text
         .lines()
@@ -88,7 +154,10 @@ async fn plugin_inspect_shows_exports_and_no_function_import() {
         .skip(1)
         .take_while(|l| l.starts_with("  "))
         .collect();
-    assert!(imports.iter().all(|l| l.ends_with("(types only)")), "{imports:?}");
+    assert!(
+        imports.iter().all(|l| l.ends_with("(types only)")),
+        "{imports:?}"
+    );
 }
 
 /// A pinned digest that does not match refuses to load the core.

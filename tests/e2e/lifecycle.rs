@@ -25,10 +25,18 @@ async fn config_survives_a_restart() {
 async fn missing_k6_gives_a_clear_error_on_start() {
     let world = World::new().await;
     let runner = Runner::start(&world, &["--k6", "/nonexistent/bin/k6"]);
-    runner.configure(&config(1, "2s", 30, &["pass.js"], 0)).await;
+    runner
+        .configure(&config(1, "2s", 30, &["pass.js"], 0))
+        .await;
     let (status, body) = runner.post("/start").await;
     assert_eq!(status, 503, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("/nonexistent/bin/k6"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/bin/k6"),
+        "{body}"
+    );
     let (_, state) = runner.get("/status").await;
     assert_eq!(state["isRunning"], false);
     assert!(state["k6Version"].is_null());
@@ -41,10 +49,16 @@ async fn missing_k6_gives_a_clear_error_on_start() {
 async fn runner_killed_mid_run_is_cleaned_up_at_the_next_start() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
-    runner.configure(&config(1, "60s", 120, &["legacy/wrapper.sh"], 0)).await;
+    runner
+        .configure(&config(1, "60s", 120, &["legacy/wrapper.sh"], 0))
+        .await;
     let run_id = runner.start_run().await;
     runner
-        .wait_status(Duration::from_secs(30), "k6 under the wrapper to run", |s| s["currentUserCount"].as_u64().unwrap_or(0) > 0)
+        .wait_status(
+            Duration::from_secs(30),
+            "k6 under the wrapper to run",
+            |s| s["currentUserCount"].as_u64().unwrap_or(0) > 0,
+        )
         .await;
     runner.kill9();
 
@@ -54,17 +68,36 @@ async fn runner_killed_mid_run_is_cleaned_up_at_the_next_start() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let orphans = processes_of(&run_id);
-    assert!(!orphans.is_empty(), "k6 should have outlived the killed runner");
+    assert!(
+        !orphans.is_empty(),
+        "k6 should have outlived the killed runner"
+    );
 
     let runner = Runner::start(&world, &[]);
-    assert!(processes_of(&run_id).is_empty(), "left behind: {:?}", processes_of(&run_id));
+    assert!(
+        processes_of(&run_id).is_empty(),
+        "left behind: {:?}",
+        processes_of(&run_id)
+    );
     let (_, results) = runner.get("/results").await;
     assert_eq!(results["id"], run_id.as_str());
     assert_eq!(results["state"], "interrupted", "{results}");
     assert_eq!(step(&results, "legacy/wrapper.sh")["state"], "interrupted");
     let (_, status) = runner.get("/status").await;
-    assert!(status["lastError"].as_str().unwrap().contains("interrupted"), "{status}");
-    runner.configure(&config(1, "2s", 30, &["pass.js"], 0)).await;
+    assert!(
+        status["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted"),
+        "{status}"
+    );
+    runner
+        .configure(&config(1, "2s", 30, &["pass.js"], 0))
+        .await;
     runner.start_run().await;
-    assert_eq!(runner.wait_for_results().await["state"], "finished", "the next run works");
+    assert_eq!(
+        runner.wait_for_results().await["state"],
+        "finished",
+        "the next run works"
+    );
 }

@@ -56,9 +56,17 @@ impl Runner {
             .process_group(0)
             .spawn()
             .expect("starting k6-runner");
-        let line = wait_for_line(child.stdout.take().unwrap(), "k6 runner listening on http://", Duration::from_secs(60));
+        let line = wait_for_line(
+            child.stdout.take().unwrap(),
+            "k6 runner listening on http://",
+            Duration::from_secs(60),
+        );
         let addr: SocketAddr = line.split('/').next().unwrap_or_default().parse().unwrap();
-        Self { child: Some(child), addr, api: Api::new(format!("http://{addr}/api/k6"), None) }
+        Self {
+            child: Some(child),
+            addr,
+            api: Api::new(format!("http://{addr}/api/k6"), None),
+        }
     }
 
     /// Kills the runner with SIGKILL (no chance to clean up).

@@ -15,7 +15,9 @@ async fn scripts_outside_the_allowlist_are_refused_and_nothing_is_spawned() {
     std::os::unix::fs::symlink(&outside, world.scripts.join("escape.js")).unwrap();
     std::fs::write(world.scripts.join("notes.txt"), "not a script").unwrap();
     let runner = Runner::start(&world, &[]);
-    runner.configure(&config(1, "2s", 30, &["pass.js"], 0)).await;
+    runner
+        .configure(&config(1, "2s", 30, &["pass.js"], 0))
+        .await;
     let (_, before) = runner.get("/config").await;
 
     let hostile = [
@@ -30,7 +32,9 @@ async fn scripts_outside_the_allowlist_are_refused_and_nothing_is_spawned() {
         ("missing.js", "unknown-script"),
     ];
     for (name, code) in hostile {
-        let (status, body) = runner.put_json("/config", &config(1, "2s", 30, &[name], 0)).await;
+        let (status, body) = runner
+            .put_json("/config", &config(1, "2s", 30, &[name], 0))
+            .await;
         assert_eq!(status, 422, "{name}: {body}");
         let field = &body["fields"][0];
         assert_eq!(field["field"], "enabledScripts[0]", "{name}: {body}");
@@ -38,12 +42,25 @@ async fn scripts_outside_the_allowlist_are_refused_and_nothing_is_spawned() {
         assert!(!field["message"].as_str().unwrap().is_empty());
     }
     let (_, scripts) = runner.get("/scripts").await;
-    let names: Vec<&str> = scripts.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert!(!names.contains(&"escape.js") && !names.contains(&"notes.txt"), "{names:?}");
+    let names: Vec<&str> = scripts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        !names.contains(&"escape.js") && !names.contains(&"notes.txt"),
+        "{names:?}"
+    );
 
     let (_, after) = runner.get("/config").await;
-    assert_eq!(before, after, "a refused config must not replace the stored one");
-    let stored: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(world.data.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        before, after,
+        "a refused config must not replace the stored one"
+    );
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(world.data.join("config.json")).unwrap())
+            .unwrap();
     assert_eq!(stored, after);
     let (status, _) = runner.get("/results").await;
     assert_eq!(status, 404, "no run was ever created");
@@ -58,22 +75,37 @@ async fn scripts_outside_the_allowlist_are_refused_and_nothing_is_spawned() {
 async fn malformed_bodies_get_a_clean_4xx_and_change_nothing() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
-    runner.configure(&config(1, "2s", 30, &["pass.js"], 0)).await;
+    runner
+        .configure(&config(1, "2s", 30, &["pass.js"], 0))
+        .await;
     let (_, before) = runner.get("/config").await;
-    let valid = config(2, "3s", 30, &["pass.js"], 0).to_string().into_bytes();
+    let valid = config(2, "3s", 30, &["pass.js"], 0)
+        .to_string()
+        .into_bytes();
 
     let cases: Vec<(Vec<u8>, &str, u16)> = vec![
         (valid.clone(), "text/plain", 415),
         (valid.clone(), "application/x-www-form-urlencoded", 415),
-        (b"{\"globalUserCount\": \"\xff\"}".to_vec(), "application/json", 400),
-        (b"{\"globalUserCount\": 1,".to_vec(), "application/json", 422),
+        (
+            b"{\"globalUserCount\": \"\xff\"}".to_vec(),
+            "application/json",
+            400,
+        ),
+        (
+            b"{\"globalUserCount\": 1,".to_vec(),
+            "application/json",
+            422,
+        ),
         (b"[1, 2, 3]".to_vec(), "application/json", 422),
         (vec![b' '; 70 * 1024], "application/json", 413),
     ];
     for (body, content_type, expected) in cases {
         let (status, reply) = runner.put_raw(body, content_type).await;
         assert_eq!(status, expected, "{content_type}: {reply}");
-        assert!(!reply["error"].as_str().unwrap_or_default().is_empty(), "{reply}");
+        assert!(
+            !reply["error"].as_str().unwrap_or_default().is_empty(),
+            "{reply}"
+        );
     }
     assert_eq!(runner.get("/config").await.1, before);
 }

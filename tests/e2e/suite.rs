@@ -10,7 +10,9 @@ use crate::runner::{Runner, World, config, processes_of, step};
 async fn operator_runs_a_two_script_suite_and_reads_results_of_both() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
-    runner.configure(&config(2, "3s", 60, &["pass.js", "pass2.js"], 2)).await;
+    runner
+        .configure(&config(2, "3s", 60, &["pass.js", "pass2.js"], 2))
+        .await;
     let run_id = runner.start_run().await;
     let results = runner.wait_for_results().await;
 
@@ -25,21 +27,43 @@ async fn operator_runs_a_two_script_suite_and_reads_results_of_both() {
         assert!(summary["requests"].as_u64().unwrap() > 10, "{summary}");
         assert!(summary["requestsPerSecond"].as_f64().unwrap() > 1.0);
         assert!(summary["latencyMs"]["p95"].as_f64().is_some(), "{summary}");
-        assert!(summary["latencyMs"]["p99"].as_f64().is_some(), "p(99) is asked for: {summary}");
+        assert!(
+            summary["latencyMs"]["p99"].as_f64().is_some(),
+            "p(99) is asked for: {summary}"
+        );
         assert_eq!(summary["errorRate"].as_f64(), Some(0.0));
-        assert!(summary["thresholds"].as_array().unwrap().iter().all(|t| t["passed"] == true));
+        assert!(
+            summary["thresholds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["passed"] == true)
+        );
     }
-    let first_end = humantime::parse_rfc3339(step(&results, "pass.js")["endedAt"].as_str().unwrap()).unwrap();
-    let second_start = humantime::parse_rfc3339(step(&results, "pass2.js")["startedAt"].as_str().unwrap()).unwrap();
+    let first_end =
+        humantime::parse_rfc3339(step(&results, "pass.js")["endedAt"].as_str().unwrap()).unwrap();
+    let second_start =
+        humantime::parse_rfc3339(step(&results, "pass2.js")["startedAt"].as_str().unwrap())
+            .unwrap();
     assert!(
         second_start.duration_since(first_end).unwrap_or_default() >= Duration::from_secs(1),
         "the 2 s interval was not waited between the scripts"
     );
     let (_, status) = runner.get("/status").await;
-    assert_eq!(status["completedScripts"], serde_json::json!(["pass.js", "pass2.js"]));
+    assert_eq!(
+        status["completedScripts"],
+        serde_json::json!(["pass.js", "pass2.js"])
+    );
     assert_eq!(status["failedScripts"], serde_json::json!([]));
     let (_, logs) = runner.get(&format!("/logs?run={run_id}&limit=5000")).await;
-    assert!(logs["lines"].as_array().unwrap().iter().any(|l| l["script"] == "pass2.js"), "{logs}");
+    assert!(
+        logs["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["script"] == "pass2.js"),
+        "{logs}"
+    );
 }
 
 /// A script whose thresholds are crossed ends in `failedScripts` with
@@ -48,21 +72,38 @@ async fn operator_runs_a_two_script_suite_and_reads_results_of_both() {
 async fn crossed_thresholds_put_the_script_in_failed_scripts_with_exit_99() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
-    runner.configure(&config(1, "2s", 60, &["fail.js", "pass.js"], 0)).await;
+    runner
+        .configure(&config(1, "2s", 60, &["fail.js", "pass.js"], 0))
+        .await;
     runner.start_run().await;
     let results = runner.wait_for_results().await;
 
     let failed = step(&results, "fail.js");
     assert_eq!(failed["state"], "failed", "{failed}");
     assert_eq!(failed["exitCode"], 99);
-    assert!(failed["reason"].as_str().unwrap().contains("threshold"), "{failed}");
+    assert!(
+        failed["reason"].as_str().unwrap().contains("threshold"),
+        "{failed}"
+    );
     let thresholds = failed["summary"]["thresholds"].as_array().unwrap();
-    assert!(thresholds.iter().any(|t| t["metric"] == "http_req_failed" && t["passed"] == false), "{thresholds:?}");
+    assert!(
+        thresholds
+            .iter()
+            .any(|t| t["metric"] == "http_req_failed" && t["passed"] == false),
+        "{thresholds:?}"
+    );
     assert_eq!(failed["summary"]["errorRate"].as_f64(), Some(1.0));
-    assert_eq!(step(&results, "pass.js")["state"], "completed", "a failed script does not stop the suite");
+    assert_eq!(
+        step(&results, "pass.js")["state"],
+        "completed",
+        "a failed script does not stop the suite"
+    );
     let (_, status) = runner.get("/status").await;
     assert_eq!(status["failedScripts"], serde_json::json!(["fail.js"]));
-    assert!(status["lastError"].as_str().unwrap().contains("fail.js"), "{status}");
+    assert!(
+        status["lastError"].as_str().unwrap().contains("fail.js"),
+        "{status}"
+    );
 }
 
 /// Stopping mid-run asks k6 once through its REST API: the step ends as
@@ -72,10 +113,14 @@ async fn crossed_thresholds_put_the_script_in_failed_scripts_with_exit_99() {
 async fn operator_stop_mid_run_keeps_the_summary_and_leaves_no_process() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
-    runner.configure(&config(2, "60s", 120, &["long.js", "pass.js"], 0)).await;
+    runner
+        .configure(&config(2, "60s", 120, &["long.js", "pass.js"], 0))
+        .await;
     let run_id = runner.start_run().await;
     runner
-        .wait_status(Duration::from_secs(30), "live requests", |s| s["metrics"]["requests"].as_u64().unwrap_or(0) > 0)
+        .wait_status(Duration::from_secs(30), "live requests", |s| {
+            s["metrics"]["requests"].as_u64().unwrap_or(0) > 0
+        })
         .await;
 
     let (status, body) = runner.post("/stop").await;
@@ -86,13 +131,24 @@ async fn operator_stop_mid_run_keeps_the_summary_and_leaves_no_process() {
     assert_eq!(results["state"], "stopped", "{results}");
     let stopped = step(&results, "long.js");
     assert_eq!(stopped["state"], "stopped", "{stopped}");
-    assert_eq!(stopped["exitCode"], 103, "stopped through k6's REST API: {stopped}");
+    assert_eq!(
+        stopped["exitCode"], 103,
+        "stopped through k6's REST API: {stopped}"
+    );
     assert_eq!(stopped["summary"]["source"], "summaryExport", "{stopped}");
     assert!(stopped["summary"]["requests"].as_u64().unwrap() > 0);
     assert_eq!(step(&results, "pass.js")["state"], "skipped");
-    assert!(processes_of(&run_id).is_empty(), "processes left: {:?}", processes_of(&run_id));
+    assert!(
+        processes_of(&run_id).is_empty(),
+        "processes left: {:?}",
+        processes_of(&run_id)
+    );
     let (again, body) = runner.post("/stop").await;
-    assert_eq!((again, body["stopping"].as_bool()), (200, Some(false)), "stop is idempotent");
+    assert_eq!(
+        (again, body["stopping"].as_bool()),
+        (200, Some(false)),
+        "stop is idempotent"
+    );
 }
 
 /// While a run is in progress, a second start is refused with 409 and the
@@ -101,14 +157,19 @@ async fn operator_stop_mid_run_keeps_the_summary_and_leaves_no_process() {
 async fn second_start_while_running_is_refused_with_409() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
-    runner.configure(&config(1, "30s", 60, &["long.js"], 0)).await;
+    runner
+        .configure(&config(1, "30s", 60, &["long.js"], 0))
+        .await;
     let run_id = runner.start_run().await;
 
     let (status, body) = runner.post("/start").await;
     assert_eq!(status, 409, "{body}");
     assert!(body["error"].as_str().unwrap().contains(&run_id), "{body}");
     let (_, state) = runner.get("/status").await;
-    assert_eq!((state["isRunning"].as_bool(), state["runId"].as_str()), (Some(true), Some(run_id.as_str())));
+    assert_eq!(
+        (state["isRunning"].as_bool(), state["runId"].as_str()),
+        (Some(true), Some(run_id.as_str()))
+    );
     runner.post("/stop").await;
     runner.wait_for_results().await;
 }
@@ -119,13 +180,18 @@ async fn second_start_while_running_is_refused_with_409() {
 async fn script_past_max_duration_is_stopped_and_reported_failed() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
-    runner.configure(&config(1, "2s", 4, &["stuck.js"], 0)).await;
+    runner
+        .configure(&config(1, "2s", 4, &["stuck.js"], 0))
+        .await;
     let run_id = runner.start_run().await;
     let results = runner.wait_for_results().await;
 
     let stuck = step(&results, "stuck.js");
     assert_eq!(stuck["state"], "failed", "{stuck}");
-    assert!(stuck["reason"].as_str().unwrap().contains("maxDuration"), "{stuck}");
+    assert!(
+        stuck["reason"].as_str().unwrap().contains("maxDuration"),
+        "{stuck}"
+    );
     assert_eq!(results["state"], "finished");
     assert!(processes_of(&run_id).is_empty());
 }

@@ -1,11 +1,6 @@
 //! The WebSocket pushes what changes.
 
-use std::time::Duration;
-
-use futures_util::StreamExt;
-use serde_json::Value;
-
-use crate::runner::{Runner, World, config};
+use crate::runner::{Runner, World, config, next_ws_json};
 
 /// A client connected to `/ws` gets the status at once, then the run
 /// starting, live metrics, and the run ending.
@@ -13,15 +8,23 @@ use crate::runner::{Runner, World, config};
 async fn websocket_client_sees_a_run_start_report_metrics_and_end() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
-    runner.configure(&config(2, "3s", 60, &["pass.js"], 0)).await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/k6/ws", runner.addr)).await.unwrap();
-    let first = next_json(&mut socket).await;
-    assert_eq!((first["type"].as_str(), first["data"]["isRunning"].as_bool()), (Some("status"), Some(false)));
+    runner
+        .configure(&config(2, "3s", 60, &["pass.js"], 0))
+        .await;
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/k6/ws", runner.addr))
+            .await
+            .unwrap();
+    let first = next_ws_json(&mut socket).await;
+    assert_eq!(
+        (first["type"].as_str(), first["data"]["isRunning"].as_bool()),
+        (Some("status"), Some(false))
+    );
 
     let run_id = runner.start_run().await;
     let (mut saw_running, mut saw_metrics) = (false, false);
     loop {
-        let event = next_json(&mut socket).await;
+        let event = next_ws_json(&mut socket).await;
         match event["type"].as_str() {
             Some("status") if event["data"]["isRunning"] == true => saw_running = true,
             Some("status") if saw_running && event["data"]["isRunning"] == false => break,
@@ -33,22 +36,4 @@ async fn websocket_client_sees_a_run_start_report_metrics_and_end() {
         }
     }
     assert!(saw_metrics, "no live metrics were pushed");
-}
-
-async fn next_json<S>(socket: &mut S) -> Value
-where
-    S: futures_util::Stream<Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(60), socket.next())
-            .await
-            .expect("no WebSocket message within 60 s")
-            .expect("the WebSocket closed")
-            .unwrap();
-        if let Ok(text) = message.to_text() {
-            if !text.is_empty() {
-                return serde_json::from_str(text).unwrap();
-            }
-        }
-    }
 }

@@ -21,7 +21,11 @@ pub fn k6() -> PathBuf {
     let path = std::env::var_os("K6")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/k6/bin/k6"));
-    assert!(path.is_file(), "k6 not found at {}: run `make setup` (or set K6=/path/to/k6)", path.display());
+    assert!(
+        path.is_file(),
+        "k6 not found at {}: run `make setup` (or set K6=/path/to/k6)",
+        path.display()
+    );
     path
 }
 
@@ -41,12 +45,19 @@ impl World {
     /// A fresh world with the standard scripts, aimed at an in-process
     /// demo target on a free port.
     pub async fn new() -> Self {
-        let target = k6_runner::demo_target::spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let target = k6_runner::demo_target::spawn("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let scripts = dir.path().join("scripts");
         let data = dir.path().join("data");
         std::fs::create_dir_all(scripts.join("legacy")).unwrap();
-        let world = Self { dir, scripts, data, target };
+        let world = Self {
+            dir,
+            scripts,
+            data,
+            target,
+        };
         world.script("pass.js", PASS);
         world.script("pass2.js", PASS);
         world.script("fail.js", FAIL_THRESHOLDS);
@@ -59,7 +70,11 @@ impl World {
     /// Writes a script (its `TARGET` placeholder becomes the target's URL).
     pub fn script(&self, name: &str, body: &str) {
         let path = self.scripts.join(name);
-        std::fs::write(&path, body.replace("TARGET", &format!("http://{}", self.target))).unwrap();
+        std::fs::write(
+            &path,
+            body.replace("TARGET", &format!("http://{}", self.target)),
+        )
+        .unwrap();
     }
 }
 
@@ -135,7 +150,11 @@ impl Api {
     pub fn new(base: String, token: Option<&str>) -> Self {
         Self {
             base,
-            client: reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap(),
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
             token: token.map(str::to_owned),
         }
     }
@@ -150,27 +169,56 @@ impl Api {
 
     /// `GET <base><path>` as (status, JSON or text).
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        read(self.request(reqwest::Method::GET, path).send().await.unwrap()).await
+        read(
+            self.request(reqwest::Method::GET, path)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// `POST <base><path>`.
     pub async fn post(&self, path: &str) -> (u16, Value) {
-        read(self.request(reqwest::Method::POST, path).send().await.unwrap()).await
+        read(
+            self.request(reqwest::Method::POST, path)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// `POST <base><path>` with a JSON body.
     pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        read(self.request(reqwest::Method::POST, path).json(body).send().await.unwrap()).await
+        read(
+            self.request(reqwest::Method::POST, path)
+                .json(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// `PUT <base><path>` with a JSON body.
     pub async fn put_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        read(self.request(reqwest::Method::PUT, path).json(body).send().await.unwrap()).await
+        read(
+            self.request(reqwest::Method::PUT, path)
+                .json(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// `PUT <base>/config` with raw bytes and a content type.
     pub async fn put_raw(&self, body: Vec<u8>, content_type: &str) -> (u16, Value) {
-        let request = self.request(reqwest::Method::PUT, "/config").header("content-type", content_type).body(body);
+        let request = self
+            .request(reqwest::Method::PUT, "/config")
+            .header("content-type", content_type)
+            .body(body);
         read(request.send().await.unwrap()).await
     }
 
@@ -188,21 +236,30 @@ impl Api {
     }
 
     /// Polls the status until `done` holds (every 100 ms, at most `timeout`).
-    pub async fn wait_status(&self, timeout: Duration, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_status(
+        &self,
+        timeout: Duration,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let until = Instant::now() + timeout;
         loop {
             let (_, status) = self.get("/status").await;
             if done(&status) {
                 return status;
             }
-            assert!(Instant::now() < until, "timed out after {timeout:?} waiting for {what}; status: {status}");
+            assert!(
+                Instant::now() < until,
+                "timed out after {timeout:?} waiting for {what}; status: {status}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     /// Waits until no run is in progress and returns the last run record.
     pub async fn wait_for_results(&self) -> Value {
-        self.wait_status(RUN_TIMEOUT, "the run to end", |s| s["isRunning"] == false).await;
+        self.wait_status(RUN_TIMEOUT, "the run to end", |s| s["isRunning"] == false)
+            .await;
         let (status, results) = self.get("/results").await;
         assert_eq!(status, 200, "{results}");
         results
@@ -212,13 +269,20 @@ impl Api {
 async fn read(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// Reads a child's stdout on a thread until a line starting with `prefix`
 /// appears (at most `timeout`) and returns the rest of that line; later
 /// lines are drained so the child never blocks on a full pipe.
-pub fn wait_for_line(stdout: std::process::ChildStdout, prefix: &'static str, timeout: Duration) -> String {
+pub fn wait_for_line(
+    stdout: std::process::ChildStdout,
+    prefix: &'static str,
+    timeout: Duration,
+) -> String {
     use std::io::{BufRead, BufReader};
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -228,13 +292,17 @@ pub fn wait_for_line(stdout: std::process::ChildStdout, prefix: &'static str, ti
             }
         }
     });
-    rx.recv_timeout(timeout).unwrap_or_else(|_| panic!("no line starting with {prefix:?} within {timeout:?}"))
+    rx.recv_timeout(timeout)
+        .unwrap_or_else(|_| panic!("no line starting with {prefix:?} within {timeout:?}"))
 }
 
 /// Sends SIGTERM to `child` and waits for it to exit (at most 30 s, then
 /// SIGKILL). Returns its exit status if it exited by itself.
 pub fn terminate(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
     let until = Instant::now() + Duration::from_secs(30);
     while Instant::now() < until {
         if let Ok(Some(status)) = child.try_wait() {
@@ -260,4 +328,29 @@ pub fn step<'a>(results: &'a Value, script: &str) -> &'a Value {
         .iter()
         .find(|s| s["script"] == script)
         .unwrap_or_else(|| panic!("no step {script} in {results}"))
+}
+
+/// The next JSON text message on a WebSocket (at most 60 s away).
+pub async fn next_ws_json<S>(socket: &mut S) -> Value
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    use futures_util::StreamExt;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(60), socket.next())
+            .await
+            .expect("no WebSocket message within 60 s")
+            .expect("the WebSocket closed")
+            .unwrap();
+        if let Ok(text) = message.to_text()
+            && !text.is_empty()
+        {
+            return serde_json::from_str(text).unwrap();
+        }
+    }
 }

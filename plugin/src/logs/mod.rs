@@ -1,9 +1,66 @@
-//! The parser of k6's output.
-use crate::types::{ApiStatus, LineEvent, LiveMetrics, OutputStream, ParseError, ScriptSummary};
+//! The parser of k6's output (the `logs` interface of `wit/v0.1.0/logs.wit`).
+//!
+//! Written against real k6 1.1.0 output (`tests/fixtures/k6-1.1.0`). It never
+//! panics and never fails on odd lines: a line it does not recognise is
+//! `text`. It keeps only what the summary needs, never the lines themselves.
+//!
+//! # Layout
+//!
+//! - [`Parser`]: one script's reader; routes each line by stream and keeps
+//!   the best summary seen. [`parse_status`] reads `/v1/status`.
+//! - `stdout`: the stdout state machine (progress blocks, the summary, other
+//!   text), built on
+//!   - `progress`: `running (…)` / `paused (…)` lines and scenario lines;
+//!   - `text_summary`: the end-of-test text summary (k6 1.x sections and
+//!     `--summary-mode=legacy`) and the numbers read from it.
+//! - `stderr`: log lines in either format, built on
+//!   - `logfmt`: the default logrus text format;
+//!   - `json_log`: `--log-format json`;
+//!   - `level`: logrus level names;
+//!   - `notice`: which log messages tell how the run goes.
+//! - `summary_json`: `--summary-export` files and `handleSummary()` data.
+//! - `rest_api`: `/v1/status` and `/v1/metrics` bodies, and the request rate
+//!   between readings.
+//! - `json_doc`: JSON parsing with operator-readable errors, lenient numbers.
+//! - `units`: `1.11ms`, `378.73µs`, `0h00m01.0s`, `14 kB`, `50.00%`, `19.5/s`.
+
+mod json_doc;
+mod json_log;
+mod level;
+mod logfmt;
+mod notice;
+mod progress;
+mod rest_api;
+mod stderr;
+mod stdout;
+mod summary_json;
+mod text_summary;
+mod units;
+
+use crate::types::{
+    ApiStatus, LineEvent, LiveMetrics, OutputStream, ParseError, ScriptSummary, SummarySource,
+};
+
+/// Most thresholds kept from one summary. No real script has this many; the
+/// cap bounds memory whatever a stdout or a JSON document holds.
+const MAX_THRESHOLDS: usize = 1_000;
+/// Longest metric name or threshold expression kept, in bytes.
+const MAX_NAME_BYTES: usize = 512;
 
 /// Reads one script's output (see the `parser` resource in `logs.wit`).
+///
+/// Stdout and stderr are separate streams with separate state; lines of one
+/// stream must be fed in order, and batches may split a progress block or
+/// the summary anywhere.
 #[derive(Debug, Default)]
-pub struct Parser {}
+pub struct Parser {
+    stdout: stdout::StdoutReader,
+    /// The last `--summary-export` document read.
+    summary_export: Option<ScriptSummary>,
+    /// The last `handleSummary()` data read.
+    handle_summary: Option<ScriptSummary>,
+    live: rest_api::LiveTracker,
+}
 
 impl Parser {
     /// A parser with nothing seen yet.
@@ -11,38 +68,126 @@ impl Parser {
         Self::default()
     }
 
-    /// One event per line, in order.
+    /// Reads a batch of complete lines (without their line ending) from one
+    /// stream and returns one event per line, in order.
     pub fn feed(&mut self, source: OutputStream, lines: &[String]) -> Vec<LineEvent> {
-        let _ = (source, lines);
-        todo!()
+        match source {
+            OutputStream::Stdout => lines.iter().map(|line| self.stdout.read(line)).collect(),
+            OutputStream::Stderr => lines.iter().map(|line| stderr::read(line)).collect(),
+        }
     }
 
-    /// Reads a `--summary-export` JSON document.
+    /// Reads a `--summary-export` JSON document; it becomes the summary's
+    /// source. On error the parser keeps what it had.
     pub fn feed_summary_export(&mut self, json: &str) -> Result<(), ParseError> {
-        let _ = json;
-        todo!()
+        self.summary_export = Some(summary_json::read(json, SummarySource::SummaryExport)?);
+        Ok(())
     }
 
-    /// Reads `handleSummary()` data JSON.
+    /// Reads `handleSummary()` data JSON; it is the summary's source unless a
+    /// summary export was read. On error the parser keeps what it had.
     pub fn feed_handle_summary(&mut self, json: &str) -> Result<(), ParseError> {
-        let _ = json;
-        todo!()
+        self.handle_summary = Some(summary_json::read(json, SummarySource::HandleSummary)?);
+        Ok(())
     }
 
-    /// Reads a `/v1/metrics` body taken `at_ms` after the step started.
+    /// Reads a `/v1/metrics` body taken `at_ms` milliseconds after the step
+    /// started. The request rate is measured since the previous reading
+    /// (k6's whole-test average on the first one). The reading is kept as
+    /// the summary of last resort.
     pub fn feed_metrics(&mut self, json: &str, at_ms: u64) -> Result<LiveMetrics, ParseError> {
-        let _ = (json, at_ms);
-        todo!()
+        self.live.read(json, at_ms)
     }
 
-    /// The summary from the best source seen so far.
+    /// The summary from the best source seen so far: summary export, then
+    /// handleSummary data, then the text summary, then the last live
+    /// reading; with none of them, source `none` and no numbers.
     pub fn summary(&self) -> ScriptSummary {
-        todo!()
+        self.summary_export
+            .clone()
+            .or_else(|| self.handle_summary.clone())
+            .or_else(|| self.stdout.summary())
+            .or_else(|| self.live.summary())
+            .unwrap_or_else(empty_summary)
     }
 }
 
-/// Reads a `/v1/status` body.
+/// The summary when nothing was seen.
+fn empty_summary() -> ScriptSummary {
+    ScriptSummary {
+        source: SummarySource::None,
+        requests: None,
+        request_rate: None,
+        latency: None,
+        failed_request_rate: None,
+        checks: None,
+        iterations: None,
+        max_vus: None,
+        data_received_bytes: None,
+        data_sent_bytes: None,
+        thresholds: Vec::new(),
+    }
+}
+
+/// Reads a `/v1/status` body (or its bare `attributes` object).
 pub fn parse_status(json: &str) -> Result<ApiStatus, ParseError> {
-    let _ = json;
-    todo!()
+    rest_api::parse_status(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_parser_has_no_summary() {
+        assert_eq!(Parser::new().summary(), empty_summary());
+    }
+
+    #[test]
+    fn summary_sources_rank_export_handle_text_live() {
+        let mut parser = Parser::new();
+        parser
+            .feed_metrics(r#"{"data":[]}"#, 1_000)
+            .expect("a reading");
+        assert_eq!(parser.summary().source, SummarySource::LiveMetrics);
+        parser.feed(
+            OutputStream::Stdout,
+            &["".to_owned(), "  █ TOTAL RESULTS ".to_owned()],
+        );
+        assert_eq!(parser.summary().source, SummarySource::TextSummary);
+        parser
+            .feed_handle_summary(r#"{"metrics":{}}"#)
+            .expect("handleSummary data");
+        assert_eq!(parser.summary().source, SummarySource::HandleSummary);
+        parser
+            .feed_summary_export(r#"{"metrics":{}}"#)
+            .expect("a summary export");
+        assert_eq!(parser.summary().source, SummarySource::SummaryExport);
+    }
+
+    #[test]
+    fn a_bad_document_keeps_the_previous_summary() {
+        let mut parser = Parser::new();
+        parser
+            .feed_summary_export(r#"{"metrics":{"http_reqs":{"count":3}}}"#)
+            .expect("a summary export");
+        assert!(parser.feed_summary_export("{").is_err());
+        assert_eq!(parser.summary().requests, Some(3));
+    }
+
+    #[test]
+    fn streams_keep_separate_state() {
+        let mut parser = Parser::new();
+        let progress = "running (01.0s), 2/2 VUs, 18 complete and 0 interrupted iterations";
+        let scenario = "default   [  20% ] 2 VUs  1.0s/5s";
+        let first = parser.feed(OutputStream::Stdout, &[progress.to_owned()]);
+        // A stderr line between does not end the stdout progress block.
+        parser.feed(OutputStream::Stderr, &["some text".to_owned()]);
+        let second = parser.feed(OutputStream::Stdout, &[scenario.to_owned()]);
+        assert!(matches!(first.as_slice(), [LineEvent::Progress(_)]));
+        assert!(matches!(second.as_slice(), [LineEvent::Scenario(_)]));
+        // Progress lines are not recognised on stderr.
+        let on_stderr = parser.feed(OutputStream::Stderr, &[progress.to_owned()]);
+        assert_eq!(on_stderr, [LineEvent::Text(progress.to_owned())]);
+    }
 }

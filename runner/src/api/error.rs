@@ -39,18 +39,33 @@ pub struct ErrorBody {
 impl ApiError {
     /// An error with a message and no field details.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, body: ErrorBody { error: message.into(), fields: Vec::new(), id: None } }
+        Self {
+            status,
+            body: ErrorBody {
+                error: message.into(),
+                fields: Vec::new(),
+                id: None,
+            },
+        }
     }
 
     /// A 500 whose details go to the log under a fresh id; the client gets
     /// the id, not the internals.
     pub fn internal(detail: &dyn std::fmt::Display) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        let id = format!("err-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let id = format!(
+            "err-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
         tracing::error!(error_id = %id, "{detail}");
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            body: ErrorBody { error: format!("internal error (logged as {id})"), fields: Vec::new(), id: Some(id) },
+            body: ErrorBody {
+                error: format!("internal error (logged as {id})"),
+                fields: Vec::new(),
+                id: Some(id),
+            },
         }
     }
 }
@@ -58,13 +73,24 @@ impl ApiError {
 impl From<ControlError> for ApiError {
     fn from(error: ControlError) -> Self {
         match error {
-            ControlError::Invalid { message, fields } => {
-                Self { status: StatusCode::UNPROCESSABLE_ENTITY, body: ErrorBody { error: message, fields, id: None } }
+            ControlError::Invalid { message, fields } => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                body: ErrorBody {
+                    error: message,
+                    fields,
+                    id: None,
+                },
+            },
+            ControlError::AlreadyRunning { .. } => {
+                Self::new(StatusCode::CONFLICT, error.to_string())
             }
-            ControlError::AlreadyRunning { .. } => Self::new(StatusCode::CONFLICT, error.to_string()),
-            ControlError::K6Unavailable(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+            ControlError::K6Unavailable(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+            }
             ControlError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, error.to_string()),
-            ControlError::Storage(_) | ControlError::Core(_) | ControlError::Internal(_) => Self::internal(&error),
+            ControlError::Storage(_) | ControlError::Core(_) | ControlError::Internal(_) => {
+                Self::internal(&error)
+            }
         }
     }
 }
@@ -81,9 +107,15 @@ impl Reply for ApiError {
 /// that a host mounting these routes can still match its own.
 pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
     let (status, message) = if let Some(e) = rejection.find::<warp::reject::PayloadTooLarge>() {
-        (StatusCode::PAYLOAD_TOO_LARGE, format!("{e}: the limit is {} bytes", super::MAX_BODY_BYTES))
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("{e}: the limit is {} bytes", super::MAX_BODY_BYTES),
+        )
     } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
-        (StatusCode::LENGTH_REQUIRED, "a Content-Length header is required".to_owned())
+        (
+            StatusCode::LENGTH_REQUIRED,
+            "a Content-Length header is required".to_owned(),
+        )
     } else if let Some(e) = rejection.find::<warp::reject::UnsupportedMediaType>() {
         (StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string())
     } else if let Some(e) = rejection.find::<warp::reject::InvalidQuery>() {
@@ -92,8 +124,13 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
         (StatusCode::BAD_REQUEST, e.to_string())
     } else if let Some(e) = rejection.find::<ApiError>() {
         return Ok(e.clone().into_response());
-    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() && !rejection.is_not_found() {
-        (StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this path".to_owned())
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some()
+        && !rejection.is_not_found()
+    {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed on this path".to_owned(),
+        )
     } else {
         return Err(rejection);
     };

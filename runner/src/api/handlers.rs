@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::Deserialize;
+use warp::Reply;
 use warp::http::{StatusCode, header};
 use warp::reply::{self, Response};
-use warp::Reply;
 
 use super::error::{ApiError, respond};
 use crate::contract::StopCause;
@@ -21,7 +21,10 @@ pub const MAX_LOG_LIMIT: usize = 5_000;
 
 fn json_text(text: String, status: StatusCode) -> Response {
     let mut response = reply::with_status(text, status).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -32,18 +35,30 @@ pub async fn get_config(service: Arc<Service>) -> Result<Response, Infallible> {
 
 /// `PUT /config`
 pub async fn put_config(service: Arc<Service>, body: Bytes) -> Result<Response, Infallible> {
-    respond(async {
-        let text = String::from_utf8(body.to_vec())
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("the body is not UTF-8 text: {e}")))?;
-        let json = service.put_config(text).await?;
-        Ok(json_text(json, StatusCode::OK))
-    }
-    .await)
+    respond(
+        async {
+            let text = String::from_utf8(body.to_vec()).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body is not UTF-8 text: {e}"),
+                )
+            })?;
+            let json = service.put_config(text).await?;
+            Ok(json_text(json, StatusCode::OK))
+        }
+        .await,
+    )
 }
 
 /// `POST /config/reset`
 pub async fn reset_config(service: Arc<Service>) -> Result<Response, Infallible> {
-    respond(service.reset_config().await.map(|json| json_text(json, StatusCode::OK)).map_err(ApiError::from))
+    respond(
+        service
+            .reset_config()
+            .await
+            .map(|json| json_text(json, StatusCode::OK))
+            .map_err(ApiError::from),
+    )
 }
 
 /// `POST /start`
@@ -65,7 +80,10 @@ pub async fn stop(service: Arc<Service>) -> Result<Response, Infallible> {
             StatusCode::ACCEPTED,
         )
         .into_response(),
-        None => reply::json(&serde_json::json!({"stopping": false, "message": "no run is in progress"})).into_response(),
+        None => {
+            reply::json(&serde_json::json!({"stopping": false, "message": "no run is in progress"}))
+                .into_response()
+        }
     })
 }
 
@@ -93,23 +111,44 @@ pub async fn logs(service: Arc<Service>, query: LogQuery) -> Result<Response, In
     let levels: Vec<String> = query
         .level
         .as_deref()
-        .map(|levels| levels.split(',').map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty()).collect())
+        .map(|levels| {
+            levels
+                .split(',')
+                .map(|l| l.trim().to_ascii_lowercase())
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
-    if let Some(bad) = levels.iter().find(|l| !["debug", "info", "warning", "error"].contains(&l.as_str())) {
+    if let Some(bad) = levels
+        .iter()
+        .find(|l| !["debug", "info", "warning", "error"].contains(&l.as_str()))
+    {
         return respond::<Response>(Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("level {bad:?} is not one of debug, info, warning, error"),
         )));
     }
     let limit = query.limit.unwrap_or(DEFAULT_LOG_LIMIT).min(MAX_LOG_LIMIT);
-    let lines = service.logs(query.since.unwrap_or(0), limit, &levels, query.run.as_deref());
-    let next = lines.last().map_or(query.since.unwrap_or(0), |line| line.seq);
+    let lines = service.logs(
+        query.since.unwrap_or(0),
+        limit,
+        &levels,
+        query.run.as_deref(),
+    );
+    let next = lines
+        .last()
+        .map_or(query.since.unwrap_or(0), |line| line.seq);
     Ok(reply::json(&serde_json::json!({"lines": lines, "next": next})).into_response())
 }
 
 /// `GET /results`
 pub async fn results(service: Arc<Service>) -> Result<Response, Infallible> {
-    respond(service.results().map(|record| reply::json(&record)).map_err(ApiError::from))
+    respond(
+        service
+            .results()
+            .map(|record| reply::json(&record))
+            .map_err(ApiError::from),
+    )
 }
 
 /// `GET /script`
@@ -118,12 +157,24 @@ pub async fn script(service: Arc<Service>) -> Result<Response, Infallible> {
         service
             .render_script()
             .await
-            .map(|text| reply::with_header(text, header::CONTENT_TYPE, "text/x-shellscript; charset=utf-8"))
+            .map(|text| {
+                reply::with_header(
+                    text,
+                    header::CONTENT_TYPE,
+                    "text/x-shellscript; charset=utf-8",
+                )
+            })
             .map_err(ApiError::from),
     )
 }
 
 /// `GET /scripts`
 pub async fn scripts(service: Arc<Service>) -> Result<Response, Infallible> {
-    respond(service.scripts().await.map(|scripts| reply::json(&scripts)).map_err(ApiError::from))
+    respond(
+        service
+            .scripts()
+            .await
+            .map(|scripts| reply::json(&scripts))
+            .map_err(ApiError::from),
+    )
 }

@@ -32,7 +32,9 @@ use crate::service::Service;
 /// bytes; this leaves room for 50 long script names and nothing more.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;
 
-fn with_service(service: Arc<Service>) -> impl Filter<Extract = (Arc<Service>,), Error = std::convert::Infallible> + Clone {
+fn with_service(
+    service: Arc<Service>,
+) -> impl Filter<Extract = (Arc<Service>,), Error = std::convert::Infallible> + Clone {
     warp::any().map(move || service.clone())
 }
 
@@ -40,7 +42,10 @@ fn with_service(service: Arc<Service>) -> impl Filter<Extract = (Arc<Service>,),
 /// with `warp::path("api").and(warp::path("k6")).and(routes(service))`.
 pub fn routes(service: Arc<Service>) -> BoxedFilter<(Response,)> {
     let s = || with_service(service.clone());
-    let get_config = warp::path!("config").and(warp::get()).and(s()).and_then(handlers::get_config);
+    let get_config = warp::path!("config")
+        .and(warp::get())
+        .and(s())
+        .and_then(handlers::get_config);
     let put_config = warp::path!("config")
         .and(warp::put())
         .and(s())
@@ -48,21 +53,46 @@ pub fn routes(service: Arc<Service>) -> BoxedFilter<(Response,)> {
         .and(warp::body::content_length_limit(MAX_BODY_BYTES))
         .and(warp::body::bytes())
         .and_then(handlers::put_config);
-    let reset = warp::path!("config" / "reset").and(warp::post()).and(s()).and_then(handlers::reset_config);
-    let start = warp::path!("start").and(warp::post()).and(s()).and_then(handlers::start);
-    let stop = warp::path!("stop").and(warp::post()).and(s()).and_then(handlers::stop);
-    let status = warp::path!("status").and(warp::get()).and(s()).and_then(handlers::status);
+    let reset = warp::path!("config" / "reset")
+        .and(warp::post())
+        .and(s())
+        .and_then(handlers::reset_config);
+    let start = warp::path!("start")
+        .and(warp::post())
+        .and(s())
+        .and_then(handlers::start);
+    let stop = warp::path!("stop")
+        .and(warp::post())
+        .and(s())
+        .and_then(handlers::stop);
+    let status = warp::path!("status")
+        .and(warp::get())
+        .and(s())
+        .and_then(handlers::status);
     let logs = warp::path!("logs")
         .and(warp::get())
         .and(s())
         .and(warp::query::<handlers::LogQuery>())
         .and_then(handlers::logs);
-    let results = warp::path!("results").and(warp::get()).and(s()).and_then(handlers::results);
-    let script = warp::path!("script").and(warp::get()).and(s()).and_then(handlers::script);
-    let scripts = warp::path!("scripts").and(warp::get()).and(s()).and_then(handlers::scripts);
-    let ws = warp::path!("ws").and(warp::ws()).and(s()).map(|upgrade: warp::ws::Ws, service: Arc<Service>| {
-        upgrade.on_upgrade(move |socket| ws::serve_client(socket, service)).into_response()
-    });
+    let results = warp::path!("results")
+        .and(warp::get())
+        .and(s())
+        .and_then(handlers::results);
+    let script = warp::path!("script")
+        .and(warp::get())
+        .and(s())
+        .and_then(handlers::script);
+    let scripts = warp::path!("scripts")
+        .and(warp::get())
+        .and(s())
+        .and_then(handlers::scripts);
+    let ws = warp::path!("ws").and(warp::ws()).and(s()).map(
+        |upgrade: warp::ws::Ws, service: Arc<Service>| {
+            upgrade
+                .on_upgrade(move |socket| ws::serve_client(socket, service))
+                .into_response()
+        },
+    );
 
     get_config
         .or(put_config)

@@ -15,7 +15,10 @@ use crate::service::Service;
 pub async fn serve_client(socket: WebSocket, service: Arc<Service>) {
     let (mut sink, mut incoming) = socket.split();
     let mut events = service.subscribe();
-    if send(&mut sink, &Event::Status(service.status())).await.is_err() {
+    if send(&mut sink, &Event::Status(service.status()))
+        .await
+        .is_err()
+    {
         return;
     }
     loop {

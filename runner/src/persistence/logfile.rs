@@ -29,7 +29,13 @@ impl RotatingLog {
     pub fn with_limits(path: &Path, max_bytes: u64, keep: u32) -> std::io::Result<Self> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let written = file.metadata()?.len();
-        Ok(Self { path: path.to_path_buf(), file: BufWriter::new(file), written, max_bytes, keep })
+        Ok(Self {
+            path: path.to_path_buf(),
+            file: BufWriter::new(file),
+            written,
+            max_bytes,
+            keep,
+        })
     }
 
     /// Appends one line (a newline is added).
@@ -58,7 +64,11 @@ impl RotatingLog {
         if self.keep > 0 {
             std::fs::rename(&self.path, part(1))?;
         }
-        let file = OpenOptions::new().create(true).write(true).truncate(true).open(&self.path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&self.path)?;
         self.file = BufWriter::new(file);
         self.written = 0;
         Ok(())
@@ -85,8 +95,15 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(names.len(), 3, "{names:?}");
-        let total: u64 = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+        let total: u64 = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
         assert!(total <= 300, "{total}");
-        assert!(std::fs::read_to_string(&path).unwrap().ends_with("line 0099 ........\n"));
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .ends_with("line 0099 ........\n")
+        );
     }
 }

@@ -42,8 +42,15 @@ pub enum PersistError {
     },
 }
 
-fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> PersistError + 'a {
-    move |source| PersistError::Io { action, path: path.to_path_buf(), source }
+fn io<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> PersistError + 'a {
+    move |source| PersistError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The runner's data directory.
@@ -80,9 +87,16 @@ impl DataDir {
         match std::fs::read(&path) {
             Ok(bytes) => String::from_utf8(bytes)
                 .map(Some)
-                .map_err(|e| PersistError::Corrupt { path, reason: format!("not UTF-8 ({e})") }),
+                .map_err(|e| PersistError::Corrupt {
+                    path,
+                    reason: format!("not UTF-8 ({e})"),
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(PersistError::Io { action: "reading", path, source: e }),
+            Err(e) => Err(PersistError::Io {
+                action: "reading",
+                path,
+                source: e,
+            }),
         }
     }
 
@@ -95,7 +109,9 @@ impl DataDir {
     /// so that it is kept for the operator and never overwritten.
     pub fn set_config_aside(&self) -> Result<PathBuf, PersistError> {
         let from = self.config_path();
-        let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string().replace(':', "");
+        let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+            .to_string()
+            .replace(':', "");
         let to = self.root.join(format!("config.json.rejected-{stamp}"));
         std::fs::rename(&from, &to).map_err(io("setting aside", &from))?;
         Ok(to)
@@ -127,7 +143,10 @@ impl DataDir {
     pub fn read_run(&self, id: &str) -> Result<RunRecord, PersistError> {
         let path = self.run_dir(id).join("run.json");
         let bytes = std::fs::read(&path).map_err(io("reading", &path))?;
-        serde_json::from_slice(&bytes).map_err(|e| PersistError::Corrupt { path, reason: e.to_string() })
+        serde_json::from_slice(&bytes).map_err(|e| PersistError::Corrupt {
+            path,
+            reason: e.to_string(),
+        })
     }
 
     /// The id of the newest run that has a record (ids sort by start time).
@@ -150,7 +169,11 @@ impl DataDir {
     pub fn clear_active_run(&self) -> Result<(), PersistError> {
         let path = self.root.join("active-run");
         match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(PersistError::Io { action: "removing", path, source: e }),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(PersistError::Io {
+                action: "removing",
+                path,
+                source: e,
+            }),
             _ => Ok(()),
         }
     }
@@ -162,7 +185,11 @@ impl DataDir {
         match std::fs::read_to_string(&path) {
             Ok(id) => Ok(Some(id.trim().to_owned()).filter(|id| !id.is_empty())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(PersistError::Io { action: "reading", path, source: e }),
+            Err(e) => Err(PersistError::Io {
+                action: "reading",
+                path,
+                source: e,
+            }),
         }
     }
 }
@@ -171,12 +198,19 @@ impl DataDir {
 /// never a torn one, and the new one survives a power cut once this returns.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io("creating a temporary file in", dir))?;
+    let mut file =
+        tempfile::NamedTempFile::new_in(dir).map_err(io("creating a temporary file in", dir))?;
     file.write_all(bytes).map_err(io("writing", file.path()))?;
     file.as_file().sync_all().map_err(io("syncing", path))?;
-    file.persist(path).map_err(|e| PersistError::Io { action: "replacing", path: path.to_path_buf(), source: e.error })?;
+    file.persist(path).map_err(|e| PersistError::Io {
+        action: "replacing",
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
     // The rename itself is durable only once the directory is synced.
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io("syncing", dir))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("syncing", dir))?;
     Ok(())
 }
 

@@ -12,7 +12,12 @@ use wasmtime::component::Component;
 /// Loads the compiled form of `bytes` from `dir` if a usable copy is there,
 /// or compiles it and stores it for next time. A cache that cannot be read
 /// or written only costs compile time; it is never an error.
-pub fn load_or_compile(engine: &Engine, bytes: &[u8], digest: &str, dir: &Path) -> wasmtime::Result<Component> {
+pub fn load_or_compile(
+    engine: &Engine,
+    bytes: &[u8],
+    digest: &str,
+    dir: &Path,
+) -> wasmtime::Result<Component> {
     let path = entry_path(engine, digest, dir);
     if let Some(component) = load_trusted(engine, &path) {
         return Ok(component);
@@ -52,10 +57,14 @@ fn load_trusted(engine: &Engine, path: &Path) -> Option<Component> {
 }
 
 fn store(dir: &Path, path: &Path, compiled: &[u8]) -> std::io::Result<()> {
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut file, compiled)?;
-    file.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o600))?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

@@ -8,8 +8,9 @@ use super::SandboxError;
 use super::bindings::{Core, CorePre};
 use super::limits::{StoreState, call_fuel};
 use crate::contract::{
-    ApiStatus, CatalogueEntry, Config, ExitStatus, FieldError, LineEvent, LiveMetrics, OutputStream,
-    ParseError, Plan, PlanContext, Policy, RenderError, ScriptFile, ScriptKind, ScriptSummary, StopCause, Verdict,
+    ApiStatus, CatalogueEntry, Config, ExitStatus, FieldError, LineEvent, LiveMetrics,
+    OutputStream, ParseError, Plan, PlanContext, Policy, RenderError, ScriptFile, ScriptKind,
+    ScriptSummary, StopCause, Verdict,
 };
 
 /// A core instance with its store. After a failed call (trap, fuel or
@@ -23,14 +24,23 @@ pub struct CoreInstance {
 
 impl CoreInstance {
     /// A store with its limits set, and the core instantiated in it.
-    pub(super) fn new(engine: &wasmtime::Engine, pre: &CorePre<StoreState>) -> Result<Self, SandboxError> {
+    pub(super) fn new(
+        engine: &wasmtime::Engine,
+        pre: &CorePre<StoreState>,
+    ) -> Result<Self, SandboxError> {
         let mut store = Store::new(engine, StoreState::limited());
         store.limiter(|state| &mut state.limits);
         store
             .set_fuel(call_fuel(0))
             .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?;
-        let core = pre.instantiate(&mut store).map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?;
-        Ok(Self { store, core, poisoned: false })
+        let core = pre
+            .instantiate(&mut store)
+            .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?;
+        Ok(Self {
+            store,
+            core,
+            poisoned: false,
+        })
     }
 
     /// True after a failed call; the instance must not be used again.
@@ -46,27 +56,39 @@ impl CoreInstance {
         call: impl FnOnce(&Core, &mut Store<StoreState>) -> wasmtime::Result<R>,
     ) -> Result<R, SandboxError> {
         if self.poisoned {
-            return Err(SandboxError::Call { function, message: "instance poisoned by an earlier failure".into() });
+            return Err(SandboxError::Call {
+                function,
+                message: "instance poisoned by an earlier failure".into(),
+            });
         }
         self.store
             .set_fuel(call_fuel(input_bytes))
-            .map_err(|e| SandboxError::Call { function, message: format!("{e:#}") })?;
+            .map_err(|e| SandboxError::Call {
+                function,
+                message: format!("{e:#}"),
+            })?;
         call(&self.core, &mut self.store).map_err(|error| {
             self.poisoned = true;
-            SandboxError::Call { function, message: format!("{error:#}") }
+            SandboxError::Call {
+                function,
+                message: format!("{error:#}"),
+            }
         })
     }
 
     /// `config.default-policy`.
     pub fn default_policy(&mut self) -> Result<Policy, SandboxError> {
-        self.call("config.default-policy", 0, |core, store| core.vudatasim_k6_config().call_default_policy(store))
+        self.call("config.default-policy", 0, |core, store| {
+            core.vudatasim_k6_config().call_default_policy(store)
+        })
     }
 
     /// `config.default-config`.
     pub fn default_config(&mut self, catalogue: &[CatalogueEntry]) -> Result<Config, SandboxError> {
         let size = catalogue_bytes(catalogue);
         self.call("config.default-config", size, |core, store| {
-            core.vudatasim_k6_config().call_default_config(store, catalogue)
+            core.vudatasim_k6_config()
+                .call_default_config(store, catalogue)
         })
     }
 
@@ -79,27 +101,40 @@ impl CoreInstance {
     ) -> Result<Result<Config, Vec<FieldError>>, SandboxError> {
         let size = raw_json.len() + catalogue_bytes(catalogue);
         self.call("config.validate", size, |core, store| {
-            core.vudatasim_k6_config().call_validate(store, raw_json, policy, catalogue)
+            core.vudatasim_k6_config()
+                .call_validate(store, raw_json, policy, catalogue)
         })
     }
 
     /// `config.to-json`.
     pub fn to_json(&mut self, config: &Config) -> Result<String, SandboxError> {
-        self.call("config.to-json", 0, |core, store| core.vudatasim_k6_config().call_to_json(store, config))
+        self.call("config.to-json", 0, |core, store| {
+            core.vudatasim_k6_config().call_to_json(store, config)
+        })
     }
 
     /// `config.catalogue`.
-    pub fn catalogue(&mut self, files: &[ScriptFile], policy: &Policy) -> Result<Vec<CatalogueEntry>, SandboxError> {
+    pub fn catalogue(
+        &mut self,
+        files: &[ScriptFile],
+        policy: &Policy,
+    ) -> Result<Vec<CatalogueEntry>, SandboxError> {
         let size = files.iter().map(|f| f.name.len() + f.path.len()).sum();
         self.call("config.catalogue", size, |core, store| {
-            core.vudatasim_k6_config().call_catalogue(store, files, policy)
+            core.vudatasim_k6_config()
+                .call_catalogue(store, files, policy)
         })
     }
 
     /// `config.script-kind-of`.
-    pub fn script_kind_of(&mut self, name: &str, policy: &Policy) -> Result<Option<ScriptKind>, SandboxError> {
+    pub fn script_kind_of(
+        &mut self,
+        name: &str,
+        policy: &Policy,
+    ) -> Result<Option<ScriptKind>, SandboxError> {
         self.call("config.script-kind-of", name.len(), |core, store| {
-            core.vudatasim_k6_config().call_script_kind_of(store, name, policy)
+            core.vudatasim_k6_config()
+                .call_script_kind_of(store, name, policy)
         })
     }
 
@@ -112,34 +147,57 @@ impl CoreInstance {
     ) -> Result<Result<Plan, Vec<FieldError>>, SandboxError> {
         let size = catalogue_bytes(catalogue) + context.run_dir.len();
         self.call("plan.build", size, |core, store| {
-            core.vudatasim_k6_plan().call_build(store, config, catalogue, context)
+            core.vudatasim_k6_plan()
+                .call_build(store, config, catalogue, context)
         })
     }
 
     /// `plan.default-template`.
     pub fn default_template(&mut self) -> Result<String, SandboxError> {
-        self.call("plan.default-template", 0, |core, store| core.vudatasim_k6_plan().call_default_template(store))
+        self.call("plan.default-template", 0, |core, store| {
+            core.vudatasim_k6_plan().call_default_template(store)
+        })
     }
 
     /// `plan.render`.
-    pub fn render(&mut self, plan: &Plan, template: Option<&str>) -> Result<Result<String, RenderError>, SandboxError> {
-        let size = template.map_or(0, str::len) + plan.steps.iter().map(|s| s.args.iter().map(String::len).sum::<usize>()).sum::<usize>();
-        self.call("plan.render", size, |core, store| core.vudatasim_k6_plan().call_render(store, plan, template))
+    pub fn render(
+        &mut self,
+        plan: &Plan,
+        template: Option<&str>,
+    ) -> Result<Result<String, RenderError>, SandboxError> {
+        let size = template.map_or(0, str::len)
+            + plan
+                .steps
+                .iter()
+                .map(|s| s.args.iter().map(String::len).sum::<usize>())
+                .sum::<usize>();
+        self.call("plan.render", size, |core, store| {
+            core.vudatasim_k6_plan().call_render(store, plan, template)
+        })
     }
 
     /// `plan.judge`.
     pub fn judge(&mut self, exit: ExitStatus, cause: StopCause) -> Result<Verdict, SandboxError> {
-        self.call("plan.judge", 0, |core, store| core.vudatasim_k6_plan().call_judge(store, exit, cause))
+        self.call("plan.judge", 0, |core, store| {
+            core.vudatasim_k6_plan().call_judge(store, exit, cause)
+        })
     }
 
     /// `logs.parse-status`.
-    pub fn parse_status(&mut self, json: &str) -> Result<Result<ApiStatus, ParseError>, SandboxError> {
-        self.call("logs.parse-status", json.len(), |core, store| core.vudatasim_k6_logs().call_parse_status(store, json))
+    pub fn parse_status(
+        &mut self,
+        json: &str,
+    ) -> Result<Result<ApiStatus, ParseError>, SandboxError> {
+        self.call("logs.parse-status", json.len(), |core, store| {
+            core.vudatasim_k6_logs().call_parse_status(store, json)
+        })
     }
 
     /// `logs.parser` constructor.
     pub(super) fn new_parser(&mut self) -> Result<ResourceAny, SandboxError> {
-        self.call("logs.parser.constructor", 0, |core, store| core.vudatasim_k6_logs().parser().call_constructor(store))
+        self.call("logs.parser.constructor", 0, |core, store| {
+            core.vudatasim_k6_logs().parser().call_constructor(store)
+        })
     }
 
     /// `logs.parser.feed`.
@@ -151,7 +209,9 @@ impl CoreInstance {
     ) -> Result<Vec<LineEvent>, SandboxError> {
         let size = lines.iter().map(String::len).sum();
         self.call("logs.parser.feed", size, |core, store| {
-            core.vudatasim_k6_logs().parser().call_feed(store, parser, source, lines)
+            core.vudatasim_k6_logs()
+                .parser()
+                .call_feed(store, parser, source, lines)
         })
     }
 
@@ -161,9 +221,15 @@ impl CoreInstance {
         parser: ResourceAny,
         json: &str,
     ) -> Result<Result<(), ParseError>, SandboxError> {
-        self.call("logs.parser.feed-summary-export", json.len(), |core, store| {
-            core.vudatasim_k6_logs().parser().call_feed_summary_export(store, parser, json)
-        })
+        self.call(
+            "logs.parser.feed-summary-export",
+            json.len(),
+            |core, store| {
+                core.vudatasim_k6_logs()
+                    .parser()
+                    .call_feed_summary_export(store, parser, json)
+            },
+        )
     }
 
     /// `logs.parser.feed-metrics`.
@@ -174,16 +240,28 @@ impl CoreInstance {
         at_ms: u64,
     ) -> Result<Result<LiveMetrics, ParseError>, SandboxError> {
         self.call("logs.parser.feed-metrics", json.len(), |core, store| {
-            core.vudatasim_k6_logs().parser().call_feed_metrics(store, parser, json, at_ms)
+            core.vudatasim_k6_logs()
+                .parser()
+                .call_feed_metrics(store, parser, json, at_ms)
         })
     }
 
     /// `logs.parser.summary`.
-    pub(super) fn parser_summary(&mut self, parser: ResourceAny) -> Result<ScriptSummary, SandboxError> {
-        self.call("logs.parser.summary", 0, |core, store| core.vudatasim_k6_logs().parser().call_summary(store, parser))
+    pub(super) fn parser_summary(
+        &mut self,
+        parser: ResourceAny,
+    ) -> Result<ScriptSummary, SandboxError> {
+        self.call("logs.parser.summary", 0, |core, store| {
+            core.vudatasim_k6_logs()
+                .parser()
+                .call_summary(store, parser)
+        })
     }
 }
 
 fn catalogue_bytes(catalogue: &[CatalogueEntry]) -> usize {
-    catalogue.iter().map(|entry| entry.name.len() + entry.path.len()).sum()
+    catalogue
+        .iter()
+        .map(|entry| entry.name.len() + entry.path.len())
+        .sum()
 }

@@ -67,7 +67,9 @@ pub enum SandboxError {
         actual: String,
     },
     /// The component imports something the sandbox does not grant.
-    #[error("plugin {origin} is refused: it imports {import} ({kind}); the core must import no function")]
+    #[error(
+        "plugin {origin} is refused: it imports {import} ({kind}); the core must import no function"
+    )]
     ForbiddenImport {
         /// Where the component came from.
         origin: String,
@@ -122,7 +124,9 @@ struct Inner {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("info", &self.inner.info).finish()
+        f.debug_struct("Sandbox")
+            .field("info", &self.inner.info)
+            .finish()
     }
 }
 
@@ -134,15 +138,22 @@ impl Sandbox {
         let (origin, bytes) = match &source.file {
             Some(path) => (
                 path.display().to_string(),
-                std::fs::read(path).map_err(|source| SandboxError::Read { path: path.clone(), source })?,
+                std::fs::read(path).map_err(|source| SandboxError::Read {
+                    path: path.clone(),
+                    source,
+                })?,
             ),
             None => ("(embedded core)".to_owned(), EMBEDDED_CORE.to_vec()),
         };
         let digest = sha256_hex(&bytes);
-        if let Some(expected) = &source.expected_sha256 {
-            if !expected.eq_ignore_ascii_case(&digest) {
-                return Err(SandboxError::DigestMismatch { origin, expected: expected.clone(), actual: digest });
-            }
+        if let Some(expected) = &source.expected_sha256
+            && !expected.eq_ignore_ascii_case(&digest)
+        {
+            return Err(SandboxError::DigestMismatch {
+                origin,
+                expected: expected.clone(),
+                actual: digest,
+            });
         }
         let engine = new_engine().map_err(|e| load_error(&origin, e))?;
         let component = match &source.cache_dir {
@@ -158,9 +169,13 @@ impl Sandbox {
         for name in &info.type_only_imports {
             linker.instance(name).map_err(|e| load_error(&origin, e))?;
         }
-        let pre = linker.instantiate_pre(&component).map_err(|e| load_error(&origin, e))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| load_error(&origin, e))?;
         let pre = CorePre::new(pre).map_err(|e| load_error(&origin, e))?;
-        Ok(Self { inner: Arc::new(Inner { engine, pre, info }) })
+        Ok(Self {
+            inner: Arc::new(Inner { engine, pre, info }),
+        })
     }
 
     /// Digest, package, imports and exports of the loaded component.
@@ -183,7 +198,10 @@ fn new_engine() -> wasmtime::Result<Engine> {
 }
 
 fn load_error(origin: &str, error: wasmtime::Error) -> SandboxError {
-    SandboxError::Load { origin: origin.to_owned(), message: format!("{error:#}") }
+    SandboxError::Load {
+        origin: origin.to_owned(),
+        message: format!("{error:#}"),
+    }
 }
 
 /// Lowercase hex sha256 of `bytes`.

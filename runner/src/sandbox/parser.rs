@@ -19,23 +19,38 @@ impl ParserSession {
     pub fn new(sandbox: &Sandbox) -> Result<Self, SandboxError> {
         let mut instance = sandbox.instantiate()?;
         let parser = instance.new_parser()?;
-        Ok(Self { sandbox: sandbox.clone(), instance, parser })
+        Ok(Self {
+            sandbox: sandbox.clone(),
+            instance,
+            parser,
+        })
     }
 
     /// Feeds a batch of lines from one stream.
-    pub fn feed(&mut self, source: OutputStream, lines: &[String]) -> Result<Vec<LineEvent>, SandboxError> {
+    pub fn feed(
+        &mut self,
+        source: OutputStream,
+        lines: &[String],
+    ) -> Result<Vec<LineEvent>, SandboxError> {
         let result = self.instance.parser_feed(self.parser, source, lines);
         self.recover(result)
     }
 
     /// Feeds a `--summary-export` document.
-    pub fn feed_summary_export(&mut self, json: &str) -> Result<Result<(), ParseError>, SandboxError> {
+    pub fn feed_summary_export(
+        &mut self,
+        json: &str,
+    ) -> Result<Result<(), ParseError>, SandboxError> {
         let result = self.instance.parser_feed_summary_export(self.parser, json);
         self.recover(result)
     }
 
     /// Feeds a `/v1/metrics` body read `at_ms` after the step started.
-    pub fn feed_metrics(&mut self, json: &str, at_ms: u64) -> Result<Result<LiveMetrics, ParseError>, SandboxError> {
+    pub fn feed_metrics(
+        &mut self,
+        json: &str,
+        at_ms: u64,
+    ) -> Result<Result<LiveMetrics, ParseError>, SandboxError> {
         let result = self.instance.parser_feed_metrics(self.parser, json, at_ms);
         self.recover(result)
     }
@@ -52,7 +67,9 @@ impl ParserSession {
         if self.instance.is_poisoned() {
             match Self::new(&self.sandbox) {
                 Ok(fresh) => *self = fresh,
-                Err(error) => tracing::error!(%error, "cannot rebuild the log parser after a failure"),
+                Err(error) => {
+                    tracing::error!(%error, "cannot rebuild the log parser after a failure")
+                }
             }
         }
         result

@@ -88,7 +88,14 @@ impl ComponentInfo {
                 other => exports.push(format!("{name} ({})", item_kind(other))),
             }
         }
-        Ok(Self { origin: origin.to_owned(), sha256, package, imports, type_only_imports, exports })
+        Ok(Self {
+            origin: origin.to_owned(),
+            sha256,
+            package,
+            imports,
+            type_only_imports,
+            exports,
+        })
     }
 }
 
@@ -96,7 +103,11 @@ impl ComponentInfo {
 fn package_of(interface: &str) -> String {
     let (path, version) = interface.split_once('@').unwrap_or((interface, ""));
     let package = path.split_once('/').map_or(path, |(package, _)| package);
-    if version.is_empty() { package.to_owned() } else { format!("{package}@{version}") }
+    if version.is_empty() {
+        package.to_owned()
+    } else {
+        format!("{package}@{version}")
+    }
 }
 
 fn item_kind(item: &ComponentItem) -> &'static str {
@@ -117,7 +128,10 @@ mod tests {
 
     #[test]
     fn package_is_read_from_an_interface_name() {
-        assert_eq!(package_of("vudatasim:k6/config@0.1.0"), "vudatasim:k6@0.1.0");
+        assert_eq!(
+            package_of("vudatasim:k6/config@0.1.0"),
+            "vudatasim:k6@0.1.0"
+        );
         assert_eq!(package_of("vudatasim:k6/config"), "vudatasim:k6");
     }
 }

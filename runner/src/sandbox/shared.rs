@@ -18,7 +18,10 @@ pub struct SharedCore {
 impl SharedCore {
     /// A shared instance of `sandbox`'s core; nothing is instantiated yet.
     pub fn new(sandbox: Sandbox) -> Self {
-        Self { sandbox, slot: Arc::new(Mutex::new(None)) }
+        Self {
+            sandbox,
+            slot: Arc::new(Mutex::new(None)),
+        }
     }
 
     /// The sandbox this instance comes from.
@@ -35,7 +38,10 @@ impl SharedCore {
         let shared = self.clone();
         tokio::task::spawn_blocking(move || shared.call_blocking(call))
             .await
-            .map_err(|e| SandboxError::Aborted { function, message: e.to_string() })?
+            .map_err(|e| SandboxError::Aborted {
+                function,
+                message: e.to_string(),
+            })?
     }
 
     /// Runs `call` on the shared instance on this thread (for the CLI and

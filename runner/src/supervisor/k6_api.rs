@@ -22,7 +22,10 @@ impl K6Api {
             .timeout(API_TIMEOUT)
             .build()
             .unwrap_or_default();
-        Self { client, base: format!("http://127.0.0.1:{port}") }
+        Self {
+            client,
+            base: format!("http://127.0.0.1:{port}"),
+        }
     }
 
     /// `GET /v1/metrics` body (k6 serves it as text/plain JSON).
@@ -36,7 +39,13 @@ impl K6Api {
     }
 
     async fn get(&self, path: &str) -> reqwest::Result<String> {
-        self.client.get(format!("{}{path}", self.base)).send().await?.error_for_status()?.text().await
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await
     }
 
     /// `PATCH /v1/status {"stopped": true}`: k6 ends the test, writes its

@@ -79,9 +79,19 @@ impl Supervisor {
     /// Runs every step in order until the end or a stop request, keeping
     /// the record on disk and the status current.
     pub async fn run(&self, run: SuiteRun, mut stop: watch::Receiver<Option<StopCause>>) {
-        let SuiteRun { mut record, plan, catalogue, run_dir } = run;
+        let SuiteRun {
+            mut record,
+            plan,
+            catalogue,
+            run_dir,
+        } = run;
         let steps = u32::try_from(plan.steps.len()).unwrap_or(u32::MAX);
-        let clock = RunClock::start(steps, plan.config.test_duration_seconds, plan.interval_seconds, plan.expected_seconds);
+        let clock = RunClock::start(
+            steps,
+            plan.config.test_duration_seconds,
+            plan.interval_seconds,
+            plan.expected_seconds,
+        );
         let mut stopped_by: Option<StopCause> = None;
 
         for (position, step) in plan.steps.iter().enumerate() {
@@ -108,7 +118,9 @@ impl Supervisor {
                 clock: &clock,
             };
             let mut spawned_pid = None;
-            let end = self.run_step(&task, &mut stop, |pid| spawned_pid = Some(pid)).await;
+            let end = self
+                .run_step(&task, &mut stop, |pid| spawned_pid = Some(pid))
+                .await;
             let entry = &mut record.steps[position];
             entry.pid = spawned_pid;
             entry.ended_at = Some(now_rfc3339());
@@ -134,14 +146,19 @@ impl Supervisor {
 
             let last = position + 1 == plan.steps.len();
             if !last && stop.borrow().is_none() && plan.interval_seconds > 0 {
-                self.wait_interval(&clock, number, plan.interval_seconds, &mut stop).await;
+                self.wait_interval(&clock, number, plan.interval_seconds, &mut stop)
+                    .await;
             }
         }
         if stopped_by.is_none() {
             stopped_by = *stop.borrow();
         }
 
-        for entry in record.steps.iter_mut().filter(|s| s.state == StepState::Pending) {
+        for entry in record
+            .steps
+            .iter_mut()
+            .filter(|s| s.state == StepState::Pending)
+        {
             entry.state = StepState::Skipped;
             entry.reason = Some("not started: the run was stopped".into());
         }
@@ -170,7 +187,13 @@ impl Supervisor {
     }
 
     /// Sleeps the interval between steps, waking early for a stop.
-    async fn wait_interval(&self, clock: &RunClock, after_step: u32, seconds: u32, stop: &mut watch::Receiver<Option<StopCause>>) {
+    async fn wait_interval(
+        &self,
+        clock: &RunClock,
+        after_step: u32,
+        seconds: u32,
+        stop: &mut watch::Receiver<Option<StopCause>>,
+    ) {
         let started = tokio::time::Instant::now();
         let until = started + Duration::from_secs(u64::from(seconds));
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -192,7 +215,9 @@ impl Supervisor {
     fn save(&self, record: &RunRecord) {
         if let Err(error) = self.data.write_run(record) {
             tracing::error!(%error, run = %record.id, "cannot write the run record");
-            self.hub.update_status(|s| s.last_error = Some(format!("cannot write the run record: {error}")));
+            self.hub.update_status(|s| {
+                s.last_error = Some(format!("cannot write the run record: {error}"))
+            });
         }
     }
 }

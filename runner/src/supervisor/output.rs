@@ -17,7 +17,11 @@ pub type OutputLine = (OutputStream, String);
 /// Reads `reader` to its end, sending each line (without its ending,
 /// invalid UTF-8 replaced) to `lines`. If the receiver is gone it keeps
 /// reading and discarding, so the process never sees a closed pipe.
-pub async fn forward_lines<R: AsyncRead + Unpin>(reader: R, stream: OutputStream, lines: mpsc::Sender<OutputLine>) {
+pub async fn forward_lines<R: AsyncRead + Unpin>(
+    reader: R,
+    stream: OutputStream,
+    lines: mpsc::Sender<OutputLine>,
+) {
     let mut reader = BufReader::with_capacity(16 * 1024, reader);
     let mut line: Vec<u8> = Vec::new();
     let mut overflowed = false;
@@ -44,7 +48,12 @@ pub async fn forward_lines<R: AsyncRead + Unpin>(reader: R, stream: OutputStream
     }
 }
 
-async fn send(lines: &mpsc::Sender<OutputLine>, stream: OutputStream, line: &mut Vec<u8>, overflowed: &mut bool) {
+async fn send(
+    lines: &mpsc::Sender<OutputLine>,
+    stream: OutputStream,
+    line: &mut Vec<u8>,
+    overflowed: &mut bool,
+) {
     if line.last() == Some(&b'\r') {
         line.pop();
     }

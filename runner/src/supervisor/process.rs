@@ -98,7 +98,9 @@ fn die_with_parent(command: &mut Command) {
 /// Sends `signal` to the whole process group led by `pid`. A group that is
 /// already gone is not an error (returns `false`).
 pub fn signal_group(pid: u32, signal: Signal) -> std::io::Result<bool> {
-    let Ok(raw) = i32::try_from(pid) else { return Ok(false) };
+    let Ok(raw) = i32::try_from(pid) else {
+        return Ok(false);
+    };
     match killpg(Pid::from_raw(raw), signal) {
         Ok(()) => Ok(true),
         Err(nix::errno::Errno::ESRCH) => Ok(false),
@@ -111,10 +113,19 @@ pub fn signal_group(pid: u32, signal: Signal) -> std::io::Result<bool> {
 pub fn marked_processes(run_id: &str) -> Vec<i32> {
     let wanted: OsString = run_id.into();
     let marker = OsString::from(RUN_MARKER_ENV);
-    let Ok(processes) = procfs::process::all_processes() else { return Vec::new() };
+    let Ok(processes) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
     processes
         .filter_map(Result::ok)
-        .filter(|process| process.environ().ok().and_then(|env| env.get(&marker).cloned()).as_ref() == Some(&wanted))
+        .filter(|process| {
+            process
+                .environ()
+                .ok()
+                .and_then(|env| env.get(&marker).cloned())
+                .as_ref()
+                == Some(&wanted)
+        })
         .map(|process| process.pid)
         .collect()
 }
@@ -136,9 +147,15 @@ mod tests {
     /// variables and the run marker.
     #[test]
     fn step_env_is_an_allowlist() {
-        let env = step_env(Some(Path::new("/opt/k6")), &[], &[("K6_NO_USAGE_REPORT".into(), "true".into())], "r1");
+        let env = step_env(
+            Some(Path::new("/opt/k6")),
+            &[],
+            &[("K6_NO_USAGE_REPORT".into(), "true".into())],
+            "r1",
+        );
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
-        assert!(names.iter().all(|n| INHERITED_ENV.contains(n) || ["PATH", "K6_NO_USAGE_REPORT", RUN_MARKER_ENV].contains(n)));
+        assert!(names.iter().all(|n| INHERITED_ENV.contains(n)
+            || ["PATH", "K6_NO_USAGE_REPORT", RUN_MARKER_ENV].contains(n)));
         assert!(env.contains(&("PATH".into(), format!("/opt/k6:{SYSTEM_PATH}"))));
         assert!(env.contains(&(RUN_MARKER_ENV.into(), "r1".into())));
     }
@@ -160,6 +177,9 @@ mod tests {
         assert_eq!(killed.len(), 2, "sh and its sleep: {killed:?}");
         let status = child.wait().await.unwrap();
         assert!(!status.success());
-        assert!(!signal_group(pid, Signal::SIGKILL).unwrap(), "the group is gone");
+        assert!(
+            !signal_group(pid, Signal::SIGKILL).unwrap(),
+            "the group is gone"
+        );
     }
 }

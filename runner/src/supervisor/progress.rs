@@ -16,7 +16,12 @@ pub struct RunClock {
 
 impl RunClock {
     /// Starts the clock of a run of `steps` scripts.
-    pub fn start(steps: u32, test_seconds: u32, interval_seconds: u32, expected_seconds: u64) -> Self {
+    pub fn start(
+        steps: u32,
+        test_seconds: u32,
+        interval_seconds: u32,
+        expected_seconds: u64,
+    ) -> Self {
         Self {
             started: Instant::now(),
             steps,
@@ -31,10 +36,27 @@ impl RunClock {
     pub fn progress(&self, step: u32, step_elapsed: f64, waiting: bool) -> Progress {
         let elapsed = self.started.elapsed().as_secs_f64();
         let later_steps = f64::from(self.steps.saturating_sub(step));
-        let left_in_step = if waiting { 0.0 } else { (self.test_seconds - step_elapsed).max(0.0) };
-        let left_waiting = if waiting { (self.interval_seconds - step_elapsed).max(0.0) } else if later_steps > 0.0 { self.interval_seconds } else { 0.0 };
-        let eta = left_in_step + left_waiting + later_steps * self.test_seconds + (later_steps - 1.0).max(0.0) * self.interval_seconds;
-        let percent = if elapsed + eta > 0.0 { (elapsed / (elapsed + eta) * 100.0).min(100.0) } else { 0.0 };
+        let left_in_step = if waiting {
+            0.0
+        } else {
+            (self.test_seconds - step_elapsed).max(0.0)
+        };
+        let left_waiting = if waiting {
+            (self.interval_seconds - step_elapsed).max(0.0)
+        } else if later_steps > 0.0 {
+            self.interval_seconds
+        } else {
+            0.0
+        };
+        let eta = left_in_step
+            + left_waiting
+            + later_steps * self.test_seconds
+            + (later_steps - 1.0).max(0.0) * self.interval_seconds;
+        let percent = if elapsed + eta > 0.0 {
+            (elapsed / (elapsed + eta) * 100.0).min(100.0)
+        } else {
+            0.0
+        };
         Progress {
             step,
             steps: self.steps,

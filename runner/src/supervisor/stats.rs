@@ -21,7 +21,10 @@ pub struct ProcessSample {
 impl ProcessSampler {
     /// A sampler of `pid`.
     pub fn new(pid: u32) -> Self {
-        Self { pid: i32::try_from(pid).unwrap_or(i32::MAX), previous: None }
+        Self {
+            pid: i32::try_from(pid).unwrap_or(i32::MAX),
+            previous: None,
+        }
     }
 
     /// Reads the process's CPU time and RSS; `None` once it is gone.
@@ -32,10 +35,17 @@ impl ProcessSampler {
         let cpu_percent = self.previous.map(|(at, before)| {
             let seconds = now.duration_since(at).as_secs_f64();
             let used = ticks.saturating_sub(before) as f64 / procfs::ticks_per_second() as f64;
-            if seconds > 0.0 { used / seconds * 100.0 } else { 0.0 }
+            if seconds > 0.0 {
+                used / seconds * 100.0
+            } else {
+                0.0
+            }
         });
         self.previous = Some((now, ticks));
-        Some(ProcessSample { cpu_percent, rss_bytes: stat.rss * procfs::page_size() })
+        Some(ProcessSample {
+            cpu_percent,
+            rss_bytes: stat.rss * procfs::page_size(),
+        })
     }
 }
 

@@ -10,13 +10,16 @@ use nix::sys::signal::Signal;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::Supervisor;
 use super::k6_api::K6Api;
 use super::output::{OutputLine, forward_lines};
 use super::process::{self, SpawnSpec};
 use super::progress::RunClock;
 use super::stats::ProcessSampler;
-use super::Supervisor;
-use crate::contract::{CatalogueEntry, ExitStatus, LineEvent, LogRecord, OutputStream, Program, Step, StopCause, Verdict, Outcome};
+use crate::contract::{
+    CatalogueEntry, ExitStatus, LineEvent, LogRecord, Outcome, OutputStream, Program, Step,
+    StopCause, Verdict,
+};
 use crate::model::{LogLine, MetricsPoint, Summary, level_name, now_rfc3339};
 use crate::persistence::logfile::RotatingLog;
 use crate::sandbox::ParserSession;
@@ -52,7 +55,15 @@ pub(super) struct StepEnd {
 
 impl StepEnd {
     fn refused(reason: String) -> Self {
-        Self { exit: None, verdict: Verdict { outcome: Outcome::Failed, reason }, summary: None, log_file: None }
+        Self {
+            exit: None,
+            verdict: Verdict {
+                outcome: Outcome::Failed,
+                reason,
+            },
+            summary: None,
+            log_file: None,
+        }
     }
 }
 
@@ -78,7 +89,11 @@ impl Supervisor {
         let mut log = match RotatingLog::open(&task.run_dir.join(&log_name)) {
             Ok(log) => Some(log),
             Err(error) => {
-                self.note(task, "warning", &format!("cannot write the step log {log_name}: {error}"));
+                self.note(
+                    task,
+                    "warning",
+                    &format!("cannot write the step log {log_name}: {error}"),
+                );
                 None
             }
         };
@@ -92,7 +107,11 @@ impl Supervisor {
         };
         let pid = child.id().unwrap_or_default();
         on_spawn(pid);
-        self.note(task, "info", &format!("started {} (pid {pid})", spec.program.display()));
+        self.note(
+            task,
+            "info",
+            &format!("started {} (pid {pid})", spec.program.display()),
+        );
 
         let (line_tx, mut lines) = mpsc::channel::<OutputLine>(LINE_BUFFER);
         if let Some(stdout) = child.stdout.take() {
@@ -103,7 +122,9 @@ impl Supervisor {
         }
         let (metrics_tx, mut metrics) = mpsc::channel::<(u64, String)>(4);
         let started = Instant::now();
-        let sampler = step.api_port.map(|port| tokio::spawn(sample_metrics(K6Api::new(port), started, metrics_tx)));
+        let sampler = step
+            .api_port
+            .map(|port| tokio::spawn(sample_metrics(K6Api::new(port), started, metrics_tx)));
         let mut parser = self.new_parser(task).await;
         let mut process_stats = ProcessSampler::new(pid);
         let mut tick = tokio::time::interval(SAMPLE_PERIOD);
@@ -173,7 +194,8 @@ impl Supervisor {
             match tokio::time::timeout_at(drain_until, lines.recv()).await {
                 Ok(Some(first)) => {
                     let batch = collect_batch(first, &mut lines);
-                    self.handle_lines(task, &mut parser, log.as_mut(), batch).await;
+                    self.handle_lines(task, &mut parser, log.as_mut(), batch)
+                        .await;
                 }
                 _ => lines_open = false,
             }
@@ -183,44 +205,89 @@ impl Supervisor {
         }
 
         let exit = match exit {
-            Ok(status) => Some(ExitStatus { code: status.code(), signal: status.signal() }),
+            Ok(status) => Some(ExitStatus {
+                code: status.code(),
+                signal: status.signal(),
+            }),
             Err(error) => {
-                self.note(task, "error", &format!("lost track of the process: {error}"));
+                self.note(
+                    task,
+                    "error",
+                    &format!("lost track of the process: {error}"),
+                );
                 None
             }
         };
         if let Some(path) = &step.summary_export_path {
-            self.read_summary_export(task, &mut parser, Path::new(path)).await;
+            self.read_summary_export(task, &mut parser, Path::new(path))
+                .await;
         }
         let summary = match parser.take() {
-            Some(session) => self.parser_call(session, |s| s.summary()).await.0.map(Summary::from),
+            Some(session) => self
+                .parser_call(session, |s| s.summary())
+                .await
+                .0
+                .map(Summary::from),
             None => None,
         };
-        let exit_for_judge = exit.unwrap_or(ExitStatus { code: None, signal: None });
+        let exit_for_judge = exit.unwrap_or(ExitStatus {
+            code: None,
+            signal: None,
+        });
         let verdict = self
             .core
             .call("plan.judge", move |core| core.judge(exit_for_judge, cause))
             .await
-            .unwrap_or_else(|error| Verdict { outcome: Outcome::Failed, reason: format!("cannot judge the exit: {error}") });
-        self.note(task, if verdict.outcome == Outcome::Failed { "error" } else { "info" }, &format!("ended: {}", verdict.reason));
-        StepEnd { exit, verdict, summary, log_file: Some(log_name) }
+            .unwrap_or_else(|error| Verdict {
+                outcome: Outcome::Failed,
+                reason: format!("cannot judge the exit: {error}"),
+            });
+        self.note(
+            task,
+            if verdict.outcome == Outcome::Failed {
+                "error"
+            } else {
+                "info"
+            },
+            &format!("ended: {}", verdict.reason),
+        );
+        StepEnd {
+            exit,
+            verdict,
+            summary,
+            log_file: Some(log_name),
+        }
     }
 
     /// The process to start, after checking the script against the
     /// allowlist again (the file may have changed since validation).
     fn spawn_spec(&self, task: &StepTask<'_>) -> Result<SpawnSpec, String> {
         let step = task.step;
-        let entry = task.entry.ok_or_else(|| format!("{} is no longer in the script catalogue", step.script))?;
+        let entry = task
+            .entry
+            .ok_or_else(|| format!("{} is no longer in the script catalogue", step.script))?;
         let script = self
             .dirs
             .check_script(Path::new(&entry.path), &self.allowed_suffixes)
             .map_err(|refused| format!("refused: {refused}"))?;
         if !step.args.iter().any(|arg| Path::new(arg) == script) {
-            return Err(format!("refused: the plan for {} does not run its allowlisted file {}", step.script, script.display()));
+            return Err(format!(
+                "refused: the plan for {} does not run its allowlisted file {}",
+                step.script,
+                script.display()
+            ));
         }
         let program = match step.program {
-            Program::K6 => self.programs.k6.clone().ok_or_else(|| self.programs.k6_missing.clone())?,
-            Program::Bash => self.programs.bash.clone().ok_or_else(|| "bash not found on PATH".to_owned())?,
+            Program::K6 => self
+                .programs
+                .k6
+                .clone()
+                .ok_or_else(|| self.programs.k6_missing.clone())?,
+            Program::Bash => self
+                .programs
+                .bash
+                .clone()
+                .ok_or_else(|| "bash not found on PATH".to_owned())?,
         };
         let k6_dir = self.programs.k6.as_deref().and_then(Path::parent);
         Ok(SpawnSpec {
@@ -234,7 +301,13 @@ impl Supervisor {
     /// The one polite stop request, then the time after which the group is
     /// killed. k6 honours exactly one request: a second signal during its
     /// end-of-test processing kills it without a summary, so none is sent.
-    async fn request_stop(&self, task: &StepTask<'_>, api_port: Option<u16>, pid: u32, cause: StopCause) -> Instant {
+    async fn request_stop(
+        &self,
+        task: &StepTask<'_>,
+        api_port: Option<u16>,
+        pid: u32,
+        cause: StopCause,
+    ) -> Instant {
         let why = match cause {
             StopCause::Operator => "operator asked to stop",
             StopCause::Shutdown => "runner shutting down",
@@ -246,10 +319,18 @@ impl Supervisor {
             None => Err("no REST API for this step".to_owned()),
         };
         match rest {
-            Ok(()) => self.note(task, "info", &format!("{why}: asked k6 to stop through its REST API")),
+            Ok(()) => self.note(
+                task,
+                "info",
+                &format!("{why}: asked k6 to stop through its REST API"),
+            ),
             Err(error) => {
                 let sent = process::signal_group(pid, Signal::SIGINT);
-                self.note(task, "info", &format!("{why}: sent SIGINT to the process group ({error}; {sent:?})"));
+                self.note(
+                    task,
+                    "info",
+                    &format!("{why}: sent SIGINT to the process group ({error}; {sent:?})"),
+                );
             }
         }
         Instant::now() + self.stop_grace
@@ -260,11 +341,19 @@ impl Supervisor {
         match tokio::task::spawn_blocking(move || ParserSession::new(&sandbox)).await {
             Ok(Ok(session)) => Some(session),
             Ok(Err(error)) => {
-                self.note(task, "error", &format!("no output parsing for this step: {error}"));
+                self.note(
+                    task,
+                    "error",
+                    &format!("no output parsing for this step: {error}"),
+                );
                 None
             }
             Err(error) => {
-                self.note(task, "error", &format!("no output parsing for this step: {error}"));
+                self.note(
+                    task,
+                    "error",
+                    &format!("no output parsing for this step: {error}"),
+                );
                 None
             }
         }
@@ -274,7 +363,9 @@ impl Supervisor {
     async fn parser_call<R: Send + 'static>(
         &self,
         mut session: ParserSession,
-        call: impl FnOnce(&mut ParserSession) -> Result<R, crate::sandbox::SandboxError> + Send + 'static,
+        call: impl FnOnce(&mut ParserSession) -> Result<R, crate::sandbox::SandboxError>
+        + Send
+        + 'static,
     ) -> (Option<R>, Option<ParserSession>) {
         match tokio::task::spawn_blocking(move || {
             let result = call(&mut session);
@@ -316,7 +407,9 @@ impl Supervisor {
             let lines: Vec<String> = chunk.iter().map(|(_, line)| line.clone()).collect();
             let events = match parser.take() {
                 Some(session) => {
-                    let (events, session) = self.parser_call(session, move |s| s.feed(source, &lines)).await;
+                    let (events, session) = self
+                        .parser_call(session, move |s| s.feed(source, &lines))
+                        .await;
                     *parser = session;
                     events
                 }
@@ -337,9 +430,17 @@ impl Supervisor {
         }
     }
 
-    fn handle_event(&self, task: &StepTask<'_>, source: OutputStream, line: &str, event: LineEvent) {
+    fn handle_event(
+        &self,
+        task: &StepTask<'_>,
+        source: OutputStream,
+        line: &str,
+        event: LineEvent,
+    ) {
         match event {
-            LineEvent::Log(record) => self.push_line(task, source, level_name(record.level), describe(&record)),
+            LineEvent::Log(record) => {
+                self.push_line(task, source, level_name(record.level), describe(&record))
+            }
             LineEvent::Notice((_, record)) => {
                 let level = level_name(record.level);
                 let message = describe(&record);
@@ -350,7 +451,8 @@ impl Supervisor {
                 self.push_line(task, source, level, message);
             }
             LineEvent::Progress(progress) => {
-                self.hub.update_status(|s| s.current_user_count = progress.active_vus);
+                self.hub
+                    .update_status(|s| s.current_user_count = progress.active_vus);
             }
             // Progress blocks are in the step log file; the status carries them.
             LineEvent::Scenario(_) => {}
@@ -372,11 +474,19 @@ impl Supervisor {
     ) {
         let Some(session) = parser.take() else { return };
         let body = body.to_owned();
-        let (result, session) = self.parser_call(session, move |s| s.feed_metrics(&body, at_ms)).await;
+        let (result, session) = self
+            .parser_call(session, move |s| s.feed_metrics(&body, at_ms))
+            .await;
         *parser = session;
         match result {
             Some(Ok(live)) => {
-                let mut point = MetricsPoint::from_live(&live, task.run_id, &task.step.script, task.step.index + 1, now_rfc3339());
+                let mut point = MetricsPoint::from_live(
+                    &live,
+                    task.run_id,
+                    &task.step.script,
+                    task.step.index + 1,
+                    now_rfc3339(),
+                );
                 if let Some((cpu, rss)) = process {
                     point.cpu_percent = Some((cpu * 10.0).round() / 10.0);
                     point.rss_bytes = Some(rss);
@@ -388,27 +498,55 @@ impl Supervisor {
         }
     }
 
-    async fn read_summary_export(&self, task: &StepTask<'_>, parser: &mut Option<ParserSession>, path: &Path) {
+    async fn read_summary_export(
+        &self,
+        task: &StepTask<'_>,
+        parser: &mut Option<ParserSession>,
+        path: &Path,
+    ) {
         let text = match tokio::fs::metadata(path).await {
-            Ok(meta) if meta.len() <= MAX_SUMMARY_EXPORT_BYTES => tokio::fs::read_to_string(path).await.ok(),
+            Ok(meta) if meta.len() <= MAX_SUMMARY_EXPORT_BYTES => {
+                tokio::fs::read_to_string(path).await.ok()
+            }
             Ok(meta) => {
-                self.note(task, "warning", &format!("summary export is {} bytes, over the limit; ignored", meta.len()));
+                self.note(
+                    task,
+                    "warning",
+                    &format!(
+                        "summary export is {} bytes, over the limit; ignored",
+                        meta.len()
+                    ),
+                );
                 None
             }
             // k6 writes no export when it dies early or is killed.
             Err(_) => None,
         };
-        let (Some(text), Some(session)) = (text, parser.take()) else { return };
-        let (result, session) = self.parser_call(session, move |s| s.feed_summary_export(&text)).await;
+        let (Some(text), Some(session)) = (text, parser.take()) else {
+            return;
+        };
+        let (result, session) = self
+            .parser_call(session, move |s| s.feed_summary_export(&text))
+            .await;
         *parser = session;
         if let Some(Err(error)) = result {
-            self.note(task, "warning", &format!("unreadable summary export: {error:?}"));
+            self.note(
+                task,
+                "warning",
+                &format!("unreadable summary export: {error:?}"),
+            );
         }
     }
 
     /// A log line from the runner itself about this step.
     pub(super) fn note(&self, task: &StepTask<'_>, level: &str, message: &str) {
-        self.push_line_from(task.run_id, &task.step.script, "runner", level, message.to_owned());
+        self.push_line_from(
+            task.run_id,
+            &task.step.script,
+            "runner",
+            level,
+            message.to_owned(),
+        );
     }
 
     fn push_line(&self, task: &StepTask<'_>, source: OutputStream, level: &str, message: String) {
@@ -419,7 +557,14 @@ impl Supervisor {
         self.push_line_from(task.run_id, &task.step.script, stream, level, message);
     }
 
-    pub(super) fn push_line_from(&self, run_id: &str, script: &str, stream: &str, level: &str, message: String) {
+    pub(super) fn push_line_from(
+        &self,
+        run_id: &str,
+        script: &str,
+        stream: &str,
+        level: &str,
+        message: String,
+    ) {
         self.hub.push_log(LogLine {
             seq: 0,
             time: now_rfc3339(),
