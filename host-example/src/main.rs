@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use k6_runner::api::Auth;
 use k6_runner::hub::Event;
 use k6_runner::service::{Service, ServiceConfig};
 use warp::Filter;
@@ -80,14 +81,17 @@ async fn main() -> anyhow::Result<()> {
         }
     });
 
-    // 3. Mount the k6 routes under /api/k6 behind the host's own auth, next
-    //    to the host's routes; the host's tracing logger covers them all.
-    let auth = cluster::require_token(args.token);
-    let k6_routes = warp::path!("api" / "k6" / ..)
-        .and(auth.clone())
-        .and(k6_runner::api::routes(k6.clone()));
-    let host_routes = auth
+    // 3. Mount the k6 routes under /api/k6 next to the host's routes. The
+    //    host's own auth decides who the caller is (Auth::Host); the host's
+    //    tracing logger covers every route.
+    let who = cluster::authenticate(args.token);
+    let k6_routes = warp::path!("api" / "k6" / ..).and(k6_runner::api::routes(
+        k6.clone(),
+        Auth::Host(who.clone().boxed()),
+    ));
+    let host_routes = who
         .and(cluster::api_routes(app.clone()))
+        .map(|_, reply| reply)
         .or(cluster::ws_route(app.clone()));
     let routes = k6_routes
         .or(host_routes)

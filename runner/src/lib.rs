@@ -6,6 +6,8 @@
 //! - [`sandbox`]: wasmtime host of the core component (no imports, fuel and
 //!   memory caps, precompiled cache).
 //! - [`allowlist`]: script directories and path checks.
+//! - [`auth`]: bearer tokens and roles.
+//! - [`audit`]: the append-only audit log of control actions.
 //! - [`k6`]: finding k6 and reading its version.
 //! - [`supervisor`]: running a suite: processes, output, stop, verdicts.
 //! - [`persistence`]: the data directory (config, runs, logs).
@@ -20,6 +22,8 @@
 
 pub mod allowlist;
 pub mod api;
+pub mod audit;
+pub mod auth;
 pub mod contract;
 pub mod demo_target;
 pub mod headless;

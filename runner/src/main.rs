@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use k6_runner::auth::Tokens;
 use k6_runner::sandbox::{PluginSource, Sandbox};
 use k6_runner::service::{ControlError, Service, ServiceConfig};
 
@@ -75,6 +76,10 @@ struct CommonArgs {
     /// Seconds between a stop request and SIGKILL of the step's processes.
     #[arg(long, value_name = "SECONDS", default_value_t = 15)]
     stop_grace: u64,
+    /// Size in bytes at which a step's log file is rotated (3 old parts
+    /// are kept).
+    #[arg(long, value_name = "BYTES", default_value_t = k6_runner::persistence::logfile::MAX_LOG_PART_BYTES)]
+    step_log_max_bytes: u64,
     /// A Handlebars template for `k6_all.sh` (default: the core's).
     #[arg(long, value_name = "FILE")]
     template: Option<PathBuf>,
@@ -96,6 +101,19 @@ struct ServeArgs {
     /// Also serve the example scripts' local HTTP target on this address.
     #[arg(long, value_name = "ADDR")]
     demo_target: Option<SocketAddr>,
+    /// Bearer tokens, one `name:role:secret` per line (role: viewer or
+    /// operator). Required to bind a non-loopback address.
+    #[arg(long, value_name = "FILE", conflicts_with = "tokens")]
+    tokens_file: Option<PathBuf>,
+    /// Bearer tokens as `name:role:secret,...` (prefer the file: the
+    /// environment of a process is visible to its user).
+    #[arg(
+        long,
+        env = "K6_RUNNER_TOKENS",
+        hide_env_values = true,
+        value_name = "LIST"
+    )]
+    tokens: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -162,6 +180,12 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let tokens = match (&args.tokens_file, &args.tokens) {
+        (Some(file), _) => Some(Tokens::from_file(file)?),
+        (None, Some(list)) => Some(Tokens::parse(list, "K6_RUNNER_TOKENS")?),
+        (None, None) => None,
+    };
+    let auth = k6_runner::server::auth_for(args.bind, tokens)?;
     if let Some(addr) = args.demo_target {
         let bound = k6_runner::demo_target::spawn(addr)
             .await
@@ -177,7 +201,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         "k6 runner listening on http://{}/ (API under /api/k6)",
         listener.local_addr()?
     );
-    k6_runner::server::serve(service, listener, shutdown_signal()).await;
+    k6_runner::server::serve(service, auth, listener, shutdown_signal()).await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -274,6 +298,7 @@ async fn start_service(data_dir: &Path, common: &CommonArgs) -> Result<Arc<Servi
     config.k6 = common.k6.clone();
     config.pass_env = common.pass_env.clone();
     config.stop_grace = Duration::from_secs(common.stop_grace);
+    config.step_log_max_bytes = common.step_log_max_bytes;
     config.template = common.template.clone();
     config.plugin.file = common.plugin.plugin.clone();
     config.plugin.expected_sha256 = common.plugin.plugin_sha256.clone();

@@ -9,6 +9,7 @@ use tokio::sync::{Semaphore, broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::allowlist::{ScriptDirError, ScriptDirs};
+use crate::audit::{AuditEntry, AuditLog};
 use crate::contract::{CatalogueEntry, Config, PlanContext, Policy, StopCause};
 use crate::hub::{Event, Hub};
 use crate::k6::{self, K6Binary, K6Error};
@@ -46,6 +47,8 @@ pub struct ServiceConfig {
     pub pass_env: Vec<String>,
     /// Time between a stop request and SIGKILL.
     pub stop_grace: Duration,
+    /// Size at which a step's log file is rotated (3 old parts are kept).
+    pub step_log_max_bytes: u64,
     /// A Handlebars template file for `k6_all.sh`; `None` uses the core's.
     pub template: Option<PathBuf>,
 }
@@ -66,6 +69,7 @@ impl ServiceConfig {
             policy: None,
             pass_env: Vec::new(),
             stop_grace: DEFAULT_STOP_GRACE,
+            step_log_max_bytes: crate::persistence::logfile::MAX_LOG_PART_BYTES,
             template: None,
         }
     }
@@ -83,6 +87,14 @@ pub enum ServiceError {
     /// A script directory.
     #[error(transparent)]
     ScriptDir(#[from] ScriptDirError),
+    /// The audit log.
+    #[error("cannot open the audit log {path}: {source}")]
+    Audit {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The template file.
     #[error("cannot read the k6_all.sh template {path}: {source}")]
     Template {
@@ -163,9 +175,11 @@ pub struct Service {
     bash: Option<PathBuf>,
     pass_env: Vec<String>,
     stop_grace: Duration,
+    step_log_max_bytes: u64,
     config: RwLock<CurrentConfig>,
     run_slot: Arc<Semaphore>,
     active: Mutex<Option<ActiveRun>>,
+    audit: AuditLog,
 }
 
 impl Service {
@@ -183,6 +197,11 @@ impl Service {
             })??;
         tracing::info!(sha256 = %sandbox.info().sha256, origin = %sandbox.info().origin, "core component loaded");
         let data = DataDir::open(&config.data_dir)?;
+        let audit_path = data.audit_path();
+        let audit = AuditLog::open(&audit_path).map_err(|source| ServiceError::Audit {
+            path: audit_path,
+            source,
+        })?;
         let dirs = ScriptDirs::new(&config.script_dirs)?;
         let template =
             match &config.template {
@@ -236,9 +255,11 @@ impl Service {
             bash: k6::find_on_path("bash"),
             pass_env: config.pass_env.clone(),
             stop_grace: config.stop_grace,
+            step_log_max_bytes: config.step_log_max_bytes,
             config: RwLock::new(placeholder),
             run_slot: Arc::new(Semaphore::new(1)),
             active: Mutex::new(None),
+            audit,
         });
         service.recover_interrupted_run();
         service.load_config().await?;
@@ -441,6 +462,7 @@ impl Service {
             },
             pass_env: self.pass_env.clone(),
             stop_grace: self.stop_grace,
+            step_log_max_bytes: self.step_log_max_bytes,
         };
         let (stop, stop_rx) = watch::channel(None);
         let run = SuiteRun {
@@ -485,6 +507,28 @@ impl Service {
         if let Some(task) = task {
             let _ = task.await;
         }
+    }
+
+    /// Appends to the audit log. A failure to write it is logged and shown
+    /// in the status; it never blocks the action (a stop must always work).
+    pub fn audit(&self, entry: AuditEntry) {
+        if let Err(error) = self.audit.record(&entry) {
+            tracing::error!(%error, action = %entry.action, "cannot write the audit log");
+            self.hub.update_status(|s| {
+                s.last_error = Some(format!("cannot write the audit log: {error}"))
+            });
+        }
+    }
+
+    /// The newest `limit` audit entries.
+    pub fn audit_tail(&self, limit: usize) -> Result<Vec<AuditEntry>, ControlError> {
+        self.audit.tail(limit).map_err(|source| {
+            ControlError::Storage(PersistError::Io {
+                action: "reading",
+                path: self.data.audit_path(),
+                source,
+            })
+        })
     }
 
     /// Recent log lines (see [`Hub::logs`]).

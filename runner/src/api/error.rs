@@ -22,6 +22,9 @@ pub struct ApiError {
     pub body: ErrorBody,
 }
 
+/// The challenge sent with every 401.
+const BEARER_CHALLENGE: &str = "Bearer realm=\"k6-runner\"";
+
 /// The JSON body of every error response.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -47,6 +50,11 @@ impl ApiError {
                 id: None,
             },
         }
+    }
+
+    /// A 401 (sent with a `WWW-Authenticate: Bearer` challenge).
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
     }
 
     /// A 500 whose details go to the log under a fresh id; the client gets
@@ -97,7 +105,15 @@ impl From<ControlError> for ApiError {
 
 impl Reply for ApiError {
     fn into_response(self) -> Response {
-        warp::reply::with_status(warp::reply::json(&self.body), self.status).into_response()
+        let mut response =
+            warp::reply::with_status(warp::reply::json(&self.body), self.status).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                warp::http::header::WWW_AUTHENTICATE,
+                warp::http::HeaderValue::from_static(BEARER_CHALLENGE),
+            );
+        }
+        response
     }
 }
 

@@ -1,5 +1,5 @@
 //! What each route does: take the request apart, call the [`Service`],
-//! shape the reply.
+//! shape the reply, and audit control actions.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -11,12 +11,15 @@ use warp::http::{StatusCode, header};
 use warp::reply::{self, Response};
 
 use super::error::{ApiError, respond};
+use crate::audit::{AuditEntry, config_diff};
+use crate::auth::Identity;
 use crate::contract::StopCause;
 use crate::service::Service;
 
-/// Lines returned by `GET /logs` when no limit is given.
+/// Lines returned by `GET /logs` (and entries by `GET /audit`) when no
+/// limit is given.
 pub const DEFAULT_LOG_LIMIT: usize = 500;
-/// Most lines one `GET /logs` returns.
+/// Most lines one `GET /logs` (or entries one `GET /audit`) returns.
 pub const MAX_LOG_LIMIT: usize = 5_000;
 
 fn json_text(text: String, status: StatusCode) -> Response {
@@ -28,53 +31,92 @@ fn json_text(text: String, status: StatusCode) -> Response {
     response
 }
 
+/// Records a control action's outcome in the audit log: `ok` with
+/// `detail`/`diff`, `refused` for what the caller got wrong (4xx), `error`
+/// for what failed on the runner's side (5xx).
+fn audit<T>(
+    service: &Service,
+    who: &Identity,
+    action: &str,
+    result: &Result<T, ApiError>,
+    ok: impl FnOnce(&T) -> (Option<String>, Option<serde_json::Value>),
+) {
+    let entry = match result {
+        Ok(value) => {
+            let (detail, diff) = ok(value);
+            AuditEntry {
+                diff,
+                ..AuditEntry::new(&who.name, action, "ok", detail)
+            }
+        }
+        Err(error) => {
+            let outcome = if error.status.is_client_error() {
+                "refused"
+            } else {
+                "error"
+            };
+            AuditEntry::new(&who.name, action, outcome, Some(error.body.error.clone()))
+        }
+    };
+    service.audit(entry);
+}
+
 /// `GET /config`
-pub async fn get_config(service: Arc<Service>) -> Result<Response, Infallible> {
+pub async fn get_config(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     Ok(json_text(service.config().1, StatusCode::OK))
 }
 
 /// `PUT /config`
-pub async fn put_config(service: Arc<Service>, body: Bytes) -> Result<Response, Infallible> {
-    respond(
-        async {
-            let text = String::from_utf8(body.to_vec()).map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("the body is not UTF-8 text: {e}"),
-                )
-            })?;
-            let json = service.put_config(text).await?;
-            Ok(json_text(json, StatusCode::OK))
-        }
-        .await,
-    )
+pub async fn put_config(
+    who: Identity,
+    service: Arc<Service>,
+    body: Bytes,
+) -> Result<Response, Infallible> {
+    let before = service.config().1;
+    let result = async {
+        let text = String::from_utf8(body.to_vec()).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not UTF-8 text: {e}"),
+            )
+        })?;
+        Ok(service.put_config(text).await?)
+    }
+    .await;
+    audit(&service, &who, "config.update", &result, |after| {
+        (None, Some(config_diff(&before, after)))
+    });
+    respond(result.map(|json| json_text(json, StatusCode::OK)))
 }
 
 /// `POST /config/reset`
-pub async fn reset_config(service: Arc<Service>) -> Result<Response, Infallible> {
-    respond(
-        service
-            .reset_config()
-            .await
-            .map(|json| json_text(json, StatusCode::OK))
-            .map_err(ApiError::from),
-    )
+pub async fn reset_config(who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
+    let before = service.config().1;
+    let result = service.reset_config().await.map_err(ApiError::from);
+    audit(&service, &who, "config.reset", &result, |after| {
+        (None, Some(config_diff(&before, after)))
+    });
+    respond(result.map(|json| json_text(json, StatusCode::OK)))
 }
 
 /// `POST /start`
-pub async fn start(service: Arc<Service>) -> Result<Response, Infallible> {
-    respond(
-        service
-            .start_run()
-            .await
-            .map(|started| reply::with_status(reply::json(&started), StatusCode::ACCEPTED))
-            .map_err(ApiError::from),
-    )
+pub async fn start(who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
+    let result = service.start_run().await.map_err(ApiError::from);
+    audit(&service, &who, "run.start", &result, |started| {
+        (Some(format!("run {}", started.run_id)), None)
+    });
+    respond(result.map(|started| reply::with_status(reply::json(&started), StatusCode::ACCEPTED)))
 }
 
 /// `POST /stop`
-pub async fn stop(service: Arc<Service>) -> Result<Response, Infallible> {
-    Ok(match service.stop_run(StopCause::Operator) {
+pub async fn stop(who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
+    let stopped = service.stop_run(StopCause::Operator);
+    let detail = match &stopped {
+        Some(run_id) => format!("run {run_id}"),
+        None => "no run was in progress".to_owned(),
+    };
+    service.audit(AuditEntry::new(&who.name, "run.stop", "ok", Some(detail)));
+    Ok(match stopped {
         Some(run_id) => reply::with_status(
             reply::json(&serde_json::json!({"stopping": true, "runId": run_id})),
             StatusCode::ACCEPTED,
@@ -88,7 +130,7 @@ pub async fn stop(service: Arc<Service>) -> Result<Response, Infallible> {
 }
 
 /// `GET /status`
-pub async fn status(service: Arc<Service>) -> Result<Response, Infallible> {
+pub async fn status(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     Ok(reply::json(&service.status()).into_response())
 }
 
@@ -107,7 +149,11 @@ pub struct LogQuery {
 }
 
 /// `GET /logs?since=&limit=&level=&run=`
-pub async fn logs(service: Arc<Service>, query: LogQuery) -> Result<Response, Infallible> {
+pub async fn logs(
+    _who: Identity,
+    service: Arc<Service>,
+    query: LogQuery,
+) -> Result<Response, Infallible> {
     let levels: Vec<String> = query
         .level
         .as_deref()
@@ -129,20 +175,14 @@ pub async fn logs(service: Arc<Service>, query: LogQuery) -> Result<Response, In
         )));
     }
     let limit = query.limit.unwrap_or(DEFAULT_LOG_LIMIT).min(MAX_LOG_LIMIT);
-    let lines = service.logs(
-        query.since.unwrap_or(0),
-        limit,
-        &levels,
-        query.run.as_deref(),
-    );
-    let next = lines
-        .last()
-        .map_or(query.since.unwrap_or(0), |line| line.seq);
+    let since = query.since.unwrap_or(0);
+    let lines = service.logs(since, limit, &levels, query.run.as_deref());
+    let next = lines.last().map_or(since, |line| line.seq);
     Ok(reply::json(&serde_json::json!({"lines": lines, "next": next})).into_response())
 }
 
 /// `GET /results`
-pub async fn results(service: Arc<Service>) -> Result<Response, Infallible> {
+pub async fn results(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     respond(
         service
             .results()
@@ -152,7 +192,7 @@ pub async fn results(service: Arc<Service>) -> Result<Response, Infallible> {
 }
 
 /// `GET /script`
-pub async fn script(service: Arc<Service>) -> Result<Response, Infallible> {
+pub async fn script(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     respond(
         service
             .render_script()
@@ -169,12 +209,35 @@ pub async fn script(service: Arc<Service>) -> Result<Response, Infallible> {
 }
 
 /// `GET /scripts`
-pub async fn scripts(service: Arc<Service>) -> Result<Response, Infallible> {
+pub async fn scripts(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     respond(
         service
             .scripts()
             .await
             .map(|scripts| reply::json(&scripts))
+            .map_err(ApiError::from),
+    )
+}
+
+/// Query of `GET /audit`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// At most this many (newest) entries.
+    pub limit: Option<usize>,
+}
+
+/// `GET /audit?limit=`
+pub async fn audit_log(
+    _who: Identity,
+    service: Arc<Service>,
+    query: AuditQuery,
+) -> Result<Response, Infallible> {
+    let limit = query.limit.unwrap_or(DEFAULT_LOG_LIMIT).min(MAX_LOG_LIMIT);
+    respond(
+        service
+            .audit_tail(limit)
+            .map(|entries| reply::json(&entries))
             .map_err(ApiError::from),
     )
 }

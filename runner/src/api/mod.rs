@@ -15,7 +15,12 @@
 //! | GET | /script | the rendered `k6_all.sh` |
 //! | GET | /scripts | the script catalogue |
 //! | WS | /ws | status, metrics and logs pushed |
+//! | GET | /audit | the audit log's newest entries (operators) |
+//!
+//! GET routes and the WebSocket need the viewer role; config changes,
+//! start, stop and the audit log need the operator role (see [`Auth`]).
 
+pub mod access;
 pub mod error;
 pub mod handlers;
 pub mod ws;
@@ -26,7 +31,10 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
+use crate::auth::{Identity, Role};
 use crate::service::Service;
+pub use access::Auth;
+use access::{Needs, require};
 
 /// Largest request body accepted, in bytes. A config is a few hundred
 /// bytes; this leaves room for 50 long script names and nothing more.
@@ -38,16 +46,33 @@ fn with_service(
     warp::any().map(move || service.clone())
 }
 
-/// Every route, unprefixed, with errors in the API's JSON shape. Mount it
-/// with `warp::path("api").and(warp::path("k6")).and(routes(service))`.
-pub fn routes(service: Arc<Service>) -> BoxedFilter<(Response,)> {
+/// Every route, unprefixed, with errors in the API's JSON shape and
+/// callers checked by `auth`. Mount it with
+/// `warp::path("api").and(warp::path("k6")).and(routes(service, auth))`.
+pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
     let s = || with_service(service.clone());
+    let needs = |role, action, query_token| Needs {
+        role,
+        action,
+        query_token,
+    };
+    let view = || require(service.clone(), &auth, needs(Role::Viewer, None, false));
+    let operate = |action| {
+        require(
+            service.clone(),
+            &auth,
+            needs(Role::Operator, Some(action), false),
+        )
+    };
+
     let get_config = warp::path!("config")
         .and(warp::get())
+        .and(view())
         .and(s())
         .and_then(handlers::get_config);
     let put_config = warp::path!("config")
         .and(warp::put())
+        .and(operate("config.update"))
         .and(s())
         .and(json_content_type())
         .and(warp::body::content_length_limit(MAX_BODY_BYTES))
@@ -55,44 +80,70 @@ pub fn routes(service: Arc<Service>) -> BoxedFilter<(Response,)> {
         .and_then(handlers::put_config);
     let reset = warp::path!("config" / "reset")
         .and(warp::post())
+        .and(operate("config.reset"))
         .and(s())
         .and_then(handlers::reset_config);
     let start = warp::path!("start")
         .and(warp::post())
+        .and(operate("run.start"))
         .and(s())
         .and_then(handlers::start);
     let stop = warp::path!("stop")
         .and(warp::post())
+        .and(operate("run.stop"))
         .and(s())
         .and_then(handlers::stop);
     let status = warp::path!("status")
         .and(warp::get())
+        .and(view())
         .and(s())
         .and_then(handlers::status);
     let logs = warp::path!("logs")
         .and(warp::get())
+        .and(view())
         .and(s())
         .and(warp::query::<handlers::LogQuery>())
         .and_then(handlers::logs);
     let results = warp::path!("results")
         .and(warp::get())
+        .and(view())
         .and(s())
         .and_then(handlers::results);
     let script = warp::path!("script")
         .and(warp::get())
+        .and(view())
         .and(s())
         .and_then(handlers::script);
     let scripts = warp::path!("scripts")
         .and(warp::get())
+        .and(view())
         .and(s())
         .and_then(handlers::scripts);
-    let ws = warp::path!("ws").and(warp::ws()).and(s()).map(
-        |upgrade: warp::ws::Ws, service: Arc<Service>| {
-            upgrade
-                .on_upgrade(move |socket| ws::serve_client(socket, service))
-                .into_response()
-        },
-    );
+    let audit = warp::path!("audit")
+        .and(warp::get())
+        .and(require(
+            service.clone(),
+            &auth,
+            needs(Role::Operator, None, false),
+        ))
+        .and(s())
+        .and(warp::query::<handlers::AuditQuery>())
+        .and_then(handlers::audit_log);
+    let ws = warp::path!("ws")
+        .and(warp::ws())
+        .and(require(
+            service.clone(),
+            &auth,
+            needs(Role::Viewer, None, true),
+        ))
+        .and(s())
+        .map(
+            |upgrade: warp::ws::Ws, _: Identity, service: Arc<Service>| {
+                upgrade
+                    .on_upgrade(move |socket| ws::serve_client(socket, service))
+                    .into_response()
+            },
+        );
 
     get_config
         .or(put_config)
@@ -112,6 +163,8 @@ pub fn routes(service: Arc<Service>) -> BoxedFilter<(Response,)> {
         .or(script)
         .unify()
         .or(scripts)
+        .unify()
+        .or(audit)
         .unify()
         .or(ws)
         .unify()

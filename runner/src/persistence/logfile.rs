@@ -20,11 +20,6 @@ pub struct RotatingLog {
 }
 
 impl RotatingLog {
-    /// Opens (appending to) `path` with the default limits.
-    pub fn open(path: &Path) -> std::io::Result<Self> {
-        Self::with_limits(path, MAX_LOG_PART_BYTES, KEPT_LOG_PARTS)
-    }
-
     /// Opens `path` rotating at `max_bytes` and keeping `keep` old parts.
     pub fn with_limits(path: &Path, max_bytes: u64, keep: u32) -> std::io::Result<Self> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;

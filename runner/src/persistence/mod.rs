@@ -42,6 +42,13 @@ pub enum PersistError {
     },
 }
 
+impl PersistError {
+    /// True when the disk (or quota) is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, PersistError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull || source.raw_os_error() == Some(nix::libc::EDQUOT))
+    }
+}
+
 fn io<'a>(
     action: &'static str,
     path: &'a Path,
@@ -115,6 +122,11 @@ impl DataDir {
         let to = self.root.join(format!("config.json.rejected-{stamp}"));
         std::fs::rename(&from, &to).map_err(io("setting aside", &from))?;
         Ok(to)
+    }
+
+    /// The append-only audit log.
+    pub fn audit_path(&self) -> PathBuf {
+        self.root.join("audit.log")
     }
 
     /// The folder of run `id`.

@@ -61,6 +61,8 @@ pub struct Supervisor {
     pub pass_env: Vec<String>,
     /// Time between the stop request and SIGKILL.
     pub stop_grace: Duration,
+    /// Size at which a step's log file is rotated.
+    pub step_log_max_bytes: u64,
 }
 
 /// A planned run, ready to go.

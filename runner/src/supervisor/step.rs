@@ -21,7 +21,7 @@ use crate::contract::{
     StopCause, Verdict,
 };
 use crate::model::{LogLine, MetricsPoint, Summary, level_name, now_rfc3339};
-use crate::persistence::logfile::RotatingLog;
+use crate::persistence::logfile::{KEPT_LOG_PARTS, RotatingLog};
 use crate::sandbox::ParserSession;
 
 /// Lines fed to the parser per call at most; batching keeps the cost of
@@ -86,7 +86,11 @@ impl Supervisor {
             }
         };
         let log_name = format!("{number:02}-{}.log", step.script.replace('/', "_"));
-        let mut log = match RotatingLog::open(&task.run_dir.join(&log_name)) {
+        let mut log = match RotatingLog::with_limits(
+            &task.run_dir.join(&log_name),
+            self.step_log_max_bytes,
+            KEPT_LOG_PARTS,
+        ) {
             Ok(log) => Some(log),
             Err(error) => {
                 self.note(
