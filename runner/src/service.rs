@@ -425,11 +425,15 @@ impl Service {
             .await?
             .map_err(|errors| invalid("the config cannot be run", errors))?;
 
-        self.data.create_run_dir(&id)?;
         let config_value = serde_json::from_str(&config_json).unwrap_or(serde_json::Value::Null);
         let record = supervisor::new_record(id.clone(), &plan, config_value);
-        self.data.write_run(&record)?;
-        self.data.set_active_run(&id)?;
+        if let Err(error) = self.record_new_run(&record) {
+            // A run that cannot be recorded does not start, and leaves no
+            // half-made folder behind (a full disk, for instance).
+            let _ = std::fs::remove_dir_all(&run_dir);
+            let _ = self.data.clear_active_run();
+            return Err(error.into());
+        }
         let started = StartedRun {
             run_id: id.clone(),
             scripts: plan.steps.iter().map(|s| s.script.clone()).collect(),
@@ -479,6 +483,12 @@ impl Service {
             Some(ActiveRun { id, stop, task });
         tracing::info!(run = %started.run_id, scripts = ?started.scripts, "suite run started");
         Ok(started)
+    }
+
+    fn record_new_run(&self, record: &RunRecord) -> Result<(), PersistError> {
+        self.data.create_run_dir(&record.id)?;
+        self.data.write_run(record)?;
+        self.data.set_active_run(&record.id)
     }
 
     /// Asks the current run to stop (idempotent). Returns the run's id if

@@ -44,7 +44,8 @@ async fn missing_k6_gives_a_clear_error_on_start() {
 }
 
 /// A runner killed with SIGKILL mid-run leaves k6 running under a legacy
-/// wrapper; the next start kills it and marks the run interrupted.
+/// wrapper; the next start kills it and marks the run interrupted, with
+/// the config and the step's log intact, and the next run works.
 #[tokio::test]
 async fn runner_killed_mid_run_is_cleaned_up_at_the_next_start() {
     let world = World::new().await;
@@ -74,6 +75,10 @@ async fn runner_killed_mid_run_is_cleaned_up_at_the_next_start() {
     );
 
     let runner = Runner::start(&world, &[]);
+    let (_, config_after) = runner.get("/config").await;
+    assert_eq!(config_after["enabledScripts"], serde_json::json!(["legacy/wrapper.sh"]), "config intact");
+    let log = world.data.join("runs").join(&run_id).join("01-legacy_wrapper.sh.log");
+    assert!(std::fs::read_to_string(&log).unwrap().contains("running ("), "the step's log was kept: {}", log.display());
     assert!(
         processes_of(&run_id).is_empty(),
         "left behind: {:?}",

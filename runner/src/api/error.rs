@@ -96,9 +96,18 @@ impl From<ControlError> for ApiError {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
             }
             ControlError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, error.to_string()),
-            ControlError::Storage(_) | ControlError::Core(_) | ControlError::Internal(_) => {
-                Self::internal(&error)
+            // The operator must learn that the disk is full or unwritable,
+            // so storage errors keep their message (paths inside the data
+            // directory); 507 says "full" in HTTP's own words.
+            ControlError::Storage(ref storage) => {
+                let mut api = Self::internal(&error);
+                if storage.is_disk_full() {
+                    api.status = StatusCode::INSUFFICIENT_STORAGE;
+                }
+                api.body.error = format!("{storage} (logged as {})", api.body.id.as_deref().unwrap_or_default());
+                api
             }
+            ControlError::Core(_) | ControlError::Internal(_) => Self::internal(&error),
         }
     }
 }

@@ -400,6 +400,9 @@ impl Supervisor {
             for (_, line) in &batch {
                 let _ = log.write_line(line);
             }
+            // One write per batch: the log survives even a SIGKILL of the
+            // runner, at the cost of one system call per batch.
+            let _ = log.flush();
         }
         // Feed runs of same-stream lines, so order within a stream holds.
         let mut rest = batch.as_slice();
@@ -526,9 +529,10 @@ impl Supervisor {
             // k6 writes no export when it dies early or is killed.
             Err(_) => None,
         };
-        let (Some(text), Some(session)) = (text, parser.take()) else {
-            return;
-        };
+        // Only take the parser once there is something to feed it: taking it
+        // for nothing would drop the step's live-metrics fallback.
+        let Some(text) = text else { return };
+        let Some(session) = parser.take() else { return };
         let (result, session) = self
             .parser_call(session, move |s| s.feed_summary_export(&text))
             .await;
