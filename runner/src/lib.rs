@@ -1,5 +1,54 @@
 //! The native host of the k6 control plane.
 //!
+//! Use it as the standalone `k6-runner` binary, or embed it in your own
+//! warp app: build a [`service::Service`] from a [`service::ServiceConfig`],
+//! mount [`api::routes`] (and [`ui::routes`]) under any prefix, read the
+//! status or subscribe to its events, and call
+//! [`service::Service::shutdown`] before exiting so no k6 outlives you.
+//!
+//! # Embedding
+//!
+//! ```no_run
+//! use k6_runner::api::Auth;
+//! use k6_runner::auth::{Identity, Role};
+//! use k6_runner::hub::Event;
+//! use k6_runner::service::{Service, ServiceConfig};
+//! use warp::Filter;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Data directory and the operator's script directories (the allowlist).
+//! let config = ServiceConfig::new("k6-data", vec!["scripts".into()]);
+//! let k6 = Service::start(config).await?;
+//!
+//! // Your own auth decides who calls; the k6 routes check the role.
+//! let who = warp::header::exact("x-cluster-key", "secret")
+//!     .map(|| Identity::new("cluster-admin", Role::Operator))
+//!     .boxed();
+//! let routes = warp::path!("api" / "k6" / ..)
+//!     .and(k6_runner::api::routes(k6.clone(), Auth::Host(who)))
+//!     .or(k6_runner::ui::routes())
+//!     .with(warp::trace::request());
+//!
+//! // Follow the status in your own app state.
+//! let mut events = k6.subscribe();
+//! tokio::spawn(async move {
+//!     while let Ok(event) = events.recv().await {
+//!         if let Event::Status(status) = event {
+//!             println!("k6 running: {}", status.is_running);
+//!         }
+//!     }
+//! });
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9090").await?;
+//! let shutdown = async move {
+//!     let _ = tokio::signal::ctrl_c().await;
+//!     k6.shutdown().await; // stops any run; no k6 process is left
+//! };
+//! warp::serve(routes).incoming(listener).graceful(shutdown).run().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Layout
 //!
 //! - [`contract`]: the types shared with the core, generated from the WIT.
