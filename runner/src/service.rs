@@ -95,6 +95,9 @@ pub enum ServiceError {
         /// Why.
         source: std::io::Error,
     },
+    /// The stored config or the defaults could not be loaded.
+    #[error("cannot load the config: {0}")]
+    Config(#[from] ControlError),
     /// The template file.
     #[error("cannot read the k6_all.sh template {path}: {source}")]
     Template {
@@ -325,12 +328,21 @@ impl Service {
     }
 
     async fn store_config(&self, config: Config) -> Result<String, ControlError> {
+        self.adopt_config(config, true).await
+    }
+
+    /// Makes `config` the current one and returns its canonical JSON. With
+    /// `persist`, `config.json` is written first, so that a failed write
+    /// changes nothing.
+    async fn adopt_config(&self, config: Config, persist: bool) -> Result<String, ControlError> {
         let for_json = config.clone();
         let json = self
             .core
             .call("config.to-json", move |c| c.to_json(&for_json))
             .await?;
-        self.data.write_config(&json)?;
+        if persist {
+            self.data.write_config(&json)?;
+        }
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = CurrentConfig {
             config,
             json: json.clone(),
@@ -582,11 +594,8 @@ impl Service {
     /// config that is unreadable or no longer valid (a script was removed,
     /// the policy was tightened) is set aside and reported, never
     /// overwritten.
-    async fn load_config(&self) -> Result<(), ServiceError> {
-        let catalogue = self
-            .catalogue()
-            .await
-            .map_err(|e| SandboxError::Instantiate(e.to_string()))?;
+    async fn load_config(&self) -> Result<(), ControlError> {
+        let catalogue = self.catalogue().await?;
         let stored = match self.data.read_config() {
             Ok(stored) => stored,
             Err(PersistError::Corrupt { reason, .. }) => {
@@ -598,23 +607,14 @@ impl Service {
         if let Some(raw) = stored {
             let policy = self.policy.clone();
             let for_check = catalogue.clone();
-            match self
+            let checked = self
                 .core
                 .call("config.validate", move |c| {
                     c.validate(&raw, &policy, &for_check)
                 })
-                .await?
-            {
-                Ok(config) => {
-                    let for_json = config.clone();
-                    let json = self
-                        .core
-                        .call("config.to-json", move |c| c.to_json(&for_json))
-                        .await?;
-                    *self.config.write().unwrap_or_else(PoisonError::into_inner) =
-                        CurrentConfig { config, json };
-                    return Ok(());
-                }
+                .await?;
+            match checked {
+                Ok(config) => return self.adopt_config(config, false).await.map(drop),
                 Err(errors) => {
                     let reasons: Vec<String> = errors
                         .into_iter()
@@ -630,14 +630,7 @@ impl Service {
                 c.default_config(&catalogue)
             })
             .await?;
-        let for_json = config.clone();
-        let json = self
-            .core
-            .call("config.to-json", move |c| c.to_json(&for_json))
-            .await?;
-        *self.config.write().unwrap_or_else(PoisonError::into_inner) =
-            CurrentConfig { config, json };
-        Ok(())
+        self.adopt_config(config, false).await.map(drop)
     }
 
     fn set_config_aside(&self, reason: &str) {

@@ -213,15 +213,6 @@ impl Api {
         .await
     }
 
-    /// `PUT <base>/config` with raw bytes and a content type.
-    pub async fn put_raw(&self, body: Vec<u8>, content_type: &str) -> (u16, Value) {
-        let request = self
-            .request(reqwest::Method::PUT, "/config")
-            .header("content-type", content_type)
-            .body(body);
-        read(request.send().await.unwrap()).await
-    }
-
     /// Sets the config, asserting it was accepted.
     pub async fn configure(&self, config: &Value) {
         let (status, body) = self.put_json("/config", config).await;
