@@ -45,6 +45,18 @@ pub(super) struct StepTask<'a> {
     pub clock: &'a RunClock,
 }
 
+/// What the step loop hands over once the process has exited.
+struct Conclusion {
+    pid: u32,
+    exit: std::io::Result<std::process::ExitStatus>,
+    cause: StopCause,
+    lines: mpsc::Receiver<OutputLine>,
+    lines_open: bool,
+    parser: Option<ParserSession>,
+    log: Option<RotatingLog>,
+    log_name: String,
+}
+
 /// How a step ended.
 pub(super) struct StepEnd {
     pub exit: Option<ExitStatus>,
@@ -190,6 +202,36 @@ impl Supervisor {
         if let Some(sampler) = sampler {
             sampler.abort();
         }
+        self.conclude(
+            task,
+            Conclusion {
+                pid,
+                exit,
+                cause,
+                lines,
+                lines_open,
+                parser,
+                log,
+                log_name,
+            },
+        )
+        .await
+    }
+
+    /// After the process exited: kill what is left of its group, read the
+    /// last output, the summary export and the summary, and judge the end.
+    async fn conclude(&self, task: &StepTask<'_>, end: Conclusion) -> StepEnd {
+        let Conclusion {
+            pid,
+            exit,
+            cause,
+            mut lines,
+            mut lines_open,
+            mut parser,
+            mut log,
+            log_name,
+        } = end;
+        let step = task.step;
         // Whatever the leader left in its group (a legacy wrapper's
         // children) goes with it: no process outlives its step.
         let _ = process::signal_group(pid, Signal::SIGKILL);
