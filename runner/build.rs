@@ -9,6 +9,10 @@
 //! Why `wasm32-unknown-unknown` and not `wasm32-wasip2`: the latter imports
 //! 14 WASI interfaces even for pure logic; wrapping an unknown-unknown module
 //! gives a component that imports no function at all.
+//!
+//! It also copies the web UI's chart library (uPlot, installed from npm into
+//! `runner/ui/node_modules` by `make setup`) into `OUT_DIR`, so the binary
+//! embeds it and the page fetches nothing from outside at run time.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -18,11 +22,17 @@ const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "wasm";
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("runner/ sits inside the workspace").to_path_buf();
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .expect("runner/ sits inside the workspace")
+        .to_path_buf();
     for watched in ["plugin", "wit", "Cargo.lock", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
+
+    copy_ui_vendor_assets(&manifest_dir);
 
     let module = build_core_module(&root);
     let bytes = std::fs::read(&module)
@@ -32,7 +42,8 @@ fn main() {
         .and_then(|encoder| encoder.validate(true).encode())
         .unwrap_or_else(|e| panic!("wrapping {} into a component: {e:#}", module.display()));
 
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("k6_core.wasm");
+    let out =
+        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("k6_core.wasm");
     std::fs::write(&out, &component).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
     // A copy at a stable path, for `wasm-tools component wit` and digests.
     let published = root.join("target").join("k6_core.component.wasm");
@@ -49,7 +60,16 @@ fn build_core_module(root: &Path) -> PathBuf {
     let mut command = Command::new(cargo);
     command
         .current_dir(root)
-        .args(["build", "--locked", "-p", "k6-core-component", "--target", TARGET, "--profile", PROFILE])
+        .args([
+            "build",
+            "--locked",
+            "-p",
+            "k6-core-component",
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     for (key, _) in env::vars_os() {
@@ -57,7 +77,20 @@ fn build_core_module(root: &Path) -> PathBuf {
         let outer_build_setting = (key.starts_with("CARGO_") && key != "CARGO_HOME")
             || matches!(
                 key.as_ref(),
-                "RUSTFLAGS" | "RUSTC" | "RUSTC_WRAPPER" | "RUSTC_WORKSPACE_WRAPPER" | "RUSTDOC" | "MAKEFLAGS" | "MFLAGS" | "DEBUG" | "OPT_LEVEL" | "PROFILE" | "TARGET" | "HOST" | "NUM_JOBS" | "OUT_DIR"
+                "RUSTFLAGS"
+                    | "RUSTC"
+                    | "RUSTC_WRAPPER"
+                    | "RUSTC_WORKSPACE_WRAPPER"
+                    | "RUSTDOC"
+                    | "MAKEFLAGS"
+                    | "MFLAGS"
+                    | "DEBUG"
+                    | "OPT_LEVEL"
+                    | "PROFILE"
+                    | "TARGET"
+                    | "HOST"
+                    | "NUM_JOBS"
+                    | "OUT_DIR"
             );
         if outer_build_setting {
             command.env_remove(key.as_ref());
@@ -65,7 +98,8 @@ fn build_core_module(root: &Path) -> PathBuf {
     }
     // Same bytes from any checkout: strip the machine's paths from panic
     // messages and debug info.
-    let cargo_home = env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", env::var("HOME").unwrap_or_default()));
+    let cargo_home = env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", env::var("HOME").unwrap_or_default()));
     let flags = [
         format!("--remap-path-prefix={}=/build/vudatasim-k6", root.display()),
         format!("--remap-path-prefix={cargo_home}=/build/cargo"),
@@ -81,5 +115,36 @@ fn build_core_module(root: &Path) -> PathBuf {
              Run `make setup` or `rustup target add {TARGET}`."
         );
     }
-    target_dir.join(TARGET).join(PROFILE).join("k6_core_component.wasm")
+    target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join("k6_core_component.wasm")
+}
+
+/// The files of the `uplot` npm package the UI embeds (`src/ui.rs`).
+const UI_VENDOR_FILES: [&str; 2] = ["uPlot.iife.min.js", "uPlot.min.css"];
+
+/// Copies uPlot's browser build from `runner/ui/node_modules` into `OUT_DIR`.
+/// `node_modules` is installed by `scripts/setup.sh` (`npm ci` against the
+/// committed lock) rather than here, so a build never reaches the network.
+fn copy_ui_vendor_assets(manifest_dir: &Path) {
+    let ui = manifest_dir.join("ui");
+    // The page, its script and style are embedded straight from runner/ui;
+    // watching the folder rebuilds when they or the installed package change.
+    println!("cargo:rerun-if-changed={}", ui.display());
+    let dist = ui.join("node_modules").join("uplot").join("dist");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    for name in UI_VENDOR_FILES {
+        let from = dist.join(name);
+        println!("cargo:rerun-if-changed={}", from.display());
+        if !from.is_file() {
+            panic!(
+                "the web UI's chart library is missing: {} not found. \
+                 Run `make setup` (it runs `npm ci` in runner/ui).",
+                from.display()
+            );
+        }
+        std::fs::copy(&from, out.join(name))
+            .unwrap_or_else(|e| panic!("copying {} into OUT_DIR: {e}", from.display()));
+    }
 }

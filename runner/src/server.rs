@@ -52,10 +52,15 @@ pub fn routes(
 /// The standalone server's last word on a request no route took: a JSON
 /// 404 (or 405) like every other API error. (The API's own filters pass
 /// such requests on, so that a host mounting them can still match its own.)
-async fn not_found(rejection: warp::Rejection) -> Result<warp::reply::Response, std::convert::Infallible> {
+async fn not_found(
+    rejection: warp::Rejection,
+) -> Result<warp::reply::Response, std::convert::Infallible> {
     use warp::Reply;
     let error = if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        crate::api::error::ApiError::new(warp::http::StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this path")
+        crate::api::error::ApiError::new(
+            warp::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed on this path",
+        )
     } else {
         crate::api::error::ApiError::new(warp::http::StatusCode::NOT_FOUND, "no such route")
     };

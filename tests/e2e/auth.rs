@@ -10,7 +10,11 @@ const WRONG: &str = "not-a-token-of-this-runner";
 
 fn tokens_file(world: &World) -> String {
     let path = world.dir.path().join("tokens");
-    std::fs::write(&path, format!("# who may do what\nalice:operator:{OPERATOR}\nci:viewer:{VIEWER}\n")).unwrap();
+    std::fs::write(
+        &path,
+        format!("# who may do what\nalice:operator:{OPERATOR}\nci:viewer:{VIEWER}\n"),
+    )
+    .unwrap();
     path.display().to_string()
 }
 
@@ -50,8 +54,18 @@ async fn viewers_read_operators_control_and_refusals_are_audited() {
     assert_eq!(status, 401, "{body}");
     assert!(body["error"].as_str().unwrap().contains("bearer token"));
     assert_eq!(wrong.get("/status").await.0, 401);
-    let challenge = reqwest::Client::builder().no_proxy().build().unwrap().get(format!("{}/status", runner.base)).send().await.unwrap();
-    assert_eq!(challenge.headers()["www-authenticate"], "Bearer realm=\"k6-runner\"");
+    let challenge = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("{}/status", runner.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        challenge.headers()["www-authenticate"],
+        "Bearer realm=\"k6-runner\""
+    );
 
     for path in ["/status", "/config", "/scripts", "/logs", "/script"] {
         assert_eq!(viewer.get(path).await.0, 200, "viewer GET {path}");
@@ -64,26 +78,49 @@ async fn viewers_read_operators_control_and_refusals_are_audited() {
     assert_eq!(viewer.post("/stop").await.0, 403);
     assert_eq!(viewer.get("/audit").await.0, 403);
     assert_eq!(anonymous.post("/start").await.0, 401);
-    assert_eq!(viewer.get("/config").await.1, before, "refused changes change nothing");
+    assert_eq!(
+        viewer.get("/config").await.1,
+        before,
+        "refused changes change nothing"
+    );
 
     runner.configure(&wanted).await;
     assert_eq!(runner.post("/stop").await.0, 200);
     let (status, audit) = runner.get("/audit").await;
     assert_eq!(status, 200, "{audit}");
-    assert_eq!(entries(&audit, "ci", "config.update", "refused").len(), 1, "{audit}");
+    assert_eq!(
+        entries(&audit, "ci", "config.update", "refused").len(),
+        1,
+        "{audit}"
+    );
     assert_eq!(entries(&audit, "ci", "run.start", "refused").len(), 1);
     assert_eq!(entries(&audit, "unknown", "run.start", "refused").len(), 1);
     let change = entries(&audit, "alice", "config.update", "ok");
     assert_eq!(change.len(), 1, "{audit}");
     assert_eq!(change[0]["diff"]["globalUserCount"]["to"], 3, "{audit}");
     assert_eq!(entries(&audit, "alice", "run.stop", "ok").len(), 1);
-    assert!(audit.as_array().unwrap().iter().all(|e| e["time"].as_str().is_some_and(|t| t.ends_with('Z'))));
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["time"].as_str().is_some_and(|t| t.ends_with('Z')))
+    );
     let on_disk = std::fs::read_to_string(world.data.join("audit.log")).unwrap();
-    assert_eq!(on_disk.lines().count(), audit.as_array().unwrap().len(), "every entry is on disk");
+    assert_eq!(
+        on_disk.lines().count(),
+        audit.as_array().unwrap().len(),
+        "every entry is on disk"
+    );
 
     let ws = format!("ws://{}/api/k6/ws", runner.addr);
-    assert!(tokio_tungstenite::connect_async(&ws).await.is_err(), "no token, no WebSocket");
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("{ws}?access_token={VIEWER}")).await.unwrap();
+    assert!(
+        tokio_tungstenite::connect_async(&ws).await.is_err(),
+        "no token, no WebSocket"
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("{ws}?access_token={VIEWER}"))
+        .await
+        .unwrap();
     assert_eq!(next_ws_json(&mut socket).await["type"], "status");
 
     let logged = std::fs::read_to_string(&log).unwrap();
@@ -109,7 +146,13 @@ async fn open_non_loopback_bind_is_refused() {
         .unwrap();
     assert!(!output.status.success());
     let error = String::from_utf8_lossy(&output.stderr);
-    assert!(error.contains("refusing to listen on 0.0.0.0:0 without auth"), "{error}");
+    assert!(
+        error.contains("refusing to listen on 0.0.0.0:0 without auth"),
+        "{error}"
+    );
     assert!(error.contains("--tokens-file"), "{error}");
-    assert!(!world.data.join("config.json").exists(), "nothing was set up");
+    assert!(
+        !world.data.join("config.json").exists(),
+        "nothing was set up"
+    );
 }

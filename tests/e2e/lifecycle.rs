@@ -76,9 +76,21 @@ async fn runner_killed_mid_run_is_cleaned_up_at_the_next_start() {
 
     let runner = Runner::start(&world, &[]);
     let (_, config_after) = runner.get("/config").await;
-    assert_eq!(config_after["enabledScripts"], serde_json::json!(["legacy/wrapper.sh"]), "config intact");
-    let log = world.data.join("runs").join(&run_id).join("01-legacy_wrapper.sh.log");
-    assert!(std::fs::read_to_string(&log).unwrap().contains("running ("), "the step's log was kept: {}", log.display());
+    assert_eq!(
+        config_after["enabledScripts"],
+        serde_json::json!(["legacy/wrapper.sh"]),
+        "config intact"
+    );
+    let log = world
+        .data
+        .join("runs")
+        .join(&run_id)
+        .join("01-legacy_wrapper.sh.log");
+    assert!(
+        std::fs::read_to_string(&log).unwrap().contains("running ("),
+        "the step's log was kept: {}",
+        log.display()
+    );
     assert!(
         processes_of(&run_id).is_empty(),
         "left behind: {:?}",

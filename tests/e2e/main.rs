@@ -2,11 +2,15 @@
 //! (installed by `make setup`), real HTTP and WebSocket on 127.0.0.1
 //! against a local target. Each test is one user story.
 
+mod auth;
 mod cli;
+mod faults;
+mod hostile;
 mod lifecycle;
+mod runner;
 mod security;
 mod suite;
 #[path = "../support/mod.rs"]
 mod support;
-mod runner;
+mod ui;
 mod websocket;

@@ -44,7 +44,13 @@ impl Runner {
     /// Starts `k6-runner serve` on a free port with the world's folders and
     /// the real k6, plus `extra` arguments.
     pub fn start(world: &World, extra: &[&str]) -> Self {
-        Self::start_with(world, Options { args: extra, ..Options::default() })
+        Self::start_with(
+            world,
+            Options {
+                args: extra,
+                ..Options::default()
+            },
+        )
     }
 
     /// Starts `k6-runner serve` with `options`.

@@ -104,7 +104,10 @@ impl From<ControlError> for ApiError {
                 if storage.is_disk_full() {
                     api.status = StatusCode::INSUFFICIENT_STORAGE;
                 }
-                api.body.error = format!("{storage} (logged as {})", api.body.id.as_deref().unwrap_or_default());
+                api.body.error = format!(
+                    "{storage} (logged as {})",
+                    api.body.id.as_deref().unwrap_or_default()
+                );
                 api
             }
             ControlError::Core(_) | ControlError::Internal(_) => Self::internal(&error),

@@ -1,0 +1,635 @@
+//! The web UI in a real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, installed by `scripts/setup.sh test`), driven through
+//! ChromeDriver with fantoccini, against the real runner and a real k6.
+//! Each test starts its own ChromeDriver with a fresh browser profile and
+//! leaves no process behind.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+
+use crate::runner::{Options, Runner, World, config, wait_for_line};
+
+/// Longest wait for something the page shows after an action of the test.
+const UI_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for k6 to start a step and report its first readings.
+const K6_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// An operator opens the page, is told next to each field what is wrong (0
+/// users; a configured script that no longer exists), fixes it and
+/// reorders the scripts, starts a real k6 run, watches live numbers and
+/// charts grow, stops the run through the confirmation dialog (after once
+/// keeping it running), and reads each script's outcome in the results.
+#[tokio::test]
+async fn operator_configures_runs_watches_stops_and_reads_results_in_the_browser() {
+    let world = World::new().await;
+    world.script("gone.js", crate::runner::PASS);
+    let runner = Runner::start(&world, &[]);
+    runner
+        .configure(&config(
+            2,
+            "60s",
+            120,
+            &["pass.js", "long.js", "gone.js"],
+            0,
+        ))
+        .await;
+    // Removed after it was configured: the stored config now names a script
+    // the catalogue no longer has, and saving it is refused for that entry.
+    std::fs::remove_file(world.scripts.join("gone.js")).unwrap();
+    let browser = Browser::start(1440, 1200).await;
+    browser.goto(&format!("http://{}/", runner.addr)).await;
+    browser
+        .wait_js(
+            "the config to load",
+            UI_TIMEOUT,
+            "return document.getElementById('f-globalUserCount').value",
+            |v| *v == "2",
+        )
+        .await;
+
+    // Invalid values: each error sits next to its field, nothing is saved.
+    browser.type_into("#f-globalUserCount", "0").await;
+    browser.click("#save-button").await;
+    let error = browser
+        .wait_js(
+            "the field error",
+            UI_TIMEOUT,
+            "return document.getElementById('e-globalUserCount').textContent",
+            |v| {
+                // Every field error names its field (README, "Config").
+                v.as_str()
+                    .is_some_and(|text| text.contains("globalUserCount"))
+            },
+        )
+        .await;
+    let placement = browser
+        .js(r#"const input = document.getElementById('f-globalUserCount');
+               const error = document.getElementById('e-globalUserCount');
+               const gone = document.querySelector('#script-list li[data-name="gone.js"]');
+               return { sameField: input.closest('.field') === error.closest('.field'),
+                        invalid: input.getAttribute('aria-invalid'),
+                        goneError: gone.querySelector('.field-error')?.textContent ?? null,
+                        otherScriptErrors: document.querySelectorAll('#script-list li:not([data-name="gone.js"]) .field-error').length,
+                        summaryItems: document.getElementById('config-summary').hidden
+                          ? 0 : document.querySelectorAll('#config-summary li').length };"#)
+        .await;
+    assert_eq!(placement["sameField"], true, "{placement}, error {error}");
+    assert_eq!(placement["invalid"], "true", "{placement}");
+    assert!(
+        placement["goneError"]
+            .as_str()
+            .is_some_and(|text| text.contains("enabledScripts[2]")),
+        "{placement}"
+    );
+    assert_eq!(
+        (
+            placement["otherScriptErrors"].clone(),
+            placement["summaryItems"].clone()
+        ),
+        (json!(0), json!(2)),
+        "{placement}"
+    );
+    assert_eq!(
+        runner.get("/config").await.1["globalUserCount"],
+        2,
+        "an invalid config must not be stored"
+    );
+
+    // Fixed, gone.js unticked and long.js moved first: saved, confirmed,
+    // and the preview follows.
+    browser.type_into("#f-globalUserCount", "3").await;
+    browser
+        .click("#script-list li[data-name='gone.js'] input")
+        .await;
+    browser.click("button[aria-label='Move long.js up']").await;
+    browser.click("#save-button").await;
+    browser
+        .wait_js("the success message", UI_TIMEOUT, "const s = document.getElementById('config-success'); return s.hidden ? '' : s.textContent", |v| {
+            v.as_str().is_some_and(|text| text.starts_with("Saved."))
+        })
+        .await;
+    let (_, saved) = runner.get("/config").await;
+    assert_eq!(
+        (
+            saved["globalUserCount"].clone(),
+            saved["enabledScripts"].clone()
+        ),
+        (json!(3), json!(["long.js", "pass.js"]))
+    );
+    assert_eq!(
+        browser
+            .js("return document.getElementById('e-globalUserCount').textContent")
+            .await,
+        ""
+    );
+    browser
+        .wait_js(
+            "the k6_all.sh preview to show the new order",
+            UI_TIMEOUT,
+            "return document.getElementById('script-preview').textContent",
+            |v| {
+                v.as_str()
+                    .and_then(|text| Some(text.find("long.js")? < text.find("pass.js")?))
+                    .unwrap_or(false)
+            },
+        )
+        .await;
+
+    // Start: the controls follow the state, live numbers and charts arrive.
+    assert_eq!(
+        browser
+            .js("return document.getElementById('stop-button').disabled")
+            .await,
+        true,
+        "stop while idle"
+    );
+    browser.click("#start-button").await;
+    browser
+        .wait_js(
+            "the running state",
+            UI_TIMEOUT,
+            "return document.getElementById('state-badge').dataset.state",
+            |v| *v == "running",
+        )
+        .await;
+    assert_eq!(
+        browser.js("return [document.getElementById('start-button').disabled, document.getElementById('stop-button').disabled]").await,
+        json!([true, false]),
+        "start is disabled and stop enabled while running"
+    );
+    let read_number = "return Number(document.getElementById(arguments[0]).textContent.replace(/[^0-9.]/g, '')) || 0";
+    browser
+        .wait_js_with(
+            "users above 0",
+            K6_TIMEOUT,
+            read_number,
+            json!(["kpi-users"]),
+            |v| v.as_f64().unwrap_or(0.0) > 0.0,
+        )
+        .await;
+    browser
+        .wait_js_with(
+            "requests per second above 0",
+            K6_TIMEOUT,
+            read_number,
+            json!(["kpi-rps"]),
+            |v| v.as_f64().unwrap_or(0.0) > 0.0,
+        )
+        .await;
+    assert_eq!(
+        browser
+            .js("return document.getElementById('current-script').textContent")
+            .await,
+        "long.js"
+    );
+    let points = "return Number(document.getElementById('chart-rps').dataset.points)";
+    let first = browser
+        .wait_js("the first chart readings", K6_TIMEOUT, points, |v| {
+            v.as_u64().unwrap_or(0) > 0
+        })
+        .await;
+    // A few more readings: the chart grows, and the screenshot shows a line.
+    let grown = browser
+        .wait_js("the chart to grow", UI_TIMEOUT, points, |v| {
+            v.as_u64().unwrap_or(0) > first.as_u64().unwrap_or(0) + 2
+        })
+        .await;
+    let canvases = browser
+        .js("return document.querySelectorAll('.chart canvas').length")
+        .await;
+    assert_eq!(canvases, 4, "four uPlot charts are drawn");
+    let chart_label = browser
+        .js("return document.querySelector('#chart-rps [data-last]').textContent")
+        .await;
+    assert!(
+        chart_label
+            .as_str()
+            .is_some_and(|label| label.ends_with("req/s")),
+        "{chart_label}"
+    );
+    println!("chart readings: {first} then {grown}");
+    browser
+        .js("document.activeElement.blur(); window.scrollTo(0, 0); return null")
+        .await;
+    browser
+        .screenshot_to(&artifacts_dir().join("dashboard.png"))
+        .await;
+
+    // Stop asks first; "Keep running" keeps it running.
+    browser.click("#stop-button").await;
+    browser
+        .wait_js(
+            "the stop dialog",
+            UI_TIMEOUT,
+            "return document.getElementById('stop-dialog').open",
+            |v| *v == true,
+        )
+        .await;
+    browser.click("#stop-dialog button[value='cancel']").await;
+    browser
+        .wait_js(
+            "the dialog to close",
+            UI_TIMEOUT,
+            "return document.getElementById('stop-dialog').open",
+            |v| *v == false,
+        )
+        .await;
+    assert_eq!(
+        runner.get("/status").await.1["state"],
+        "running",
+        "cancelling the dialog must not stop the run"
+    );
+    browser.click("#stop-button").await;
+    browser
+        .wait_js(
+            "the stop dialog",
+            UI_TIMEOUT,
+            "return document.getElementById('stop-dialog').open",
+            |v| *v == true,
+        )
+        .await;
+    browser.click("#stop-confirm").await;
+    browser
+        .wait_js(
+            "the idle state",
+            K6_TIMEOUT,
+            "return document.getElementById('state-badge').dataset.state",
+            |v| *v == "idle",
+        )
+        .await;
+    assert_eq!(
+        browser.js("return [document.getElementById('start-button').disabled, document.getElementById('stop-button').disabled]").await,
+        json!([false, true]),
+        "start is enabled and stop disabled when idle"
+    );
+
+    // The results: one row per script with its outcome.
+    let outcomes = "return Object.fromEntries([...document.querySelectorAll('#results-body tr[data-script]')]
+                      .map((row) => [row.dataset.script, row.querySelector('.outcome').textContent]))";
+    let rows = browser
+        .wait_js(
+            "the results of the stopped run",
+            UI_TIMEOUT,
+            outcomes,
+            |v| v.get("long.js").is_some(),
+        )
+        .await;
+    assert_eq!(rows, json!({"long.js": "stopped", "pass.js": "skipped"}));
+    let requests = browser.js("return document.querySelector('#results-body tr[data-script=\"long.js\"] td:nth-child(5)').textContent").await;
+    assert!(
+        requests
+            .as_str()
+            .is_some_and(|text| text.replace(',', "").parse::<u64>().is_ok_and(|n| n > 0)),
+        "requests: {requests}"
+    );
+    let log_lines = browser
+        .js("return document.querySelectorAll('#log-view .log-line').length")
+        .await;
+    assert!(
+        log_lines.as_u64().unwrap_or(0) > 0,
+        "the log view shows the run's lines"
+    );
+    // The banner also shows any script error of the page itself.
+    let banner = browser.js("const b = document.getElementById('control-error'); return b.hidden ? null : b.textContent").await;
+    assert!(banner.is_null(), "no error was expected: {banner}");
+
+    browser.close().await;
+}
+
+/// With tokens configured, the page asks for one, says so when it is
+/// refused, keeps the accepted one for the next visit, and goes live with
+/// it (REST and WebSocket).
+#[tokio::test]
+async fn page_asks_for_a_token_keeps_it_and_goes_live() {
+    const TOKEN: &str = "ui-operator-secret-5e8a1c9d";
+    let world = World::new().await;
+    let tokens = world.dir.path().join("tokens");
+    std::fs::write(&tokens, format!("alice:operator:{TOKEN}\n")).unwrap();
+    let tokens = tokens.display().to_string();
+    let runner = Runner::start_with(
+        &world,
+        Options {
+            args: &["--tokens-file", &tokens],
+            token: Some(TOKEN),
+            ..Options::default()
+        },
+    );
+    let browser = Browser::start(1280, 900).await;
+    let page = format!("http://{}/", runner.addr);
+    browser.goto(&page).await;
+    let dialog_text = "const d = document.getElementById('token-dialog');
+                       return d.open ? document.getElementById('token-dialog-text').textContent : null";
+    browser
+        .wait_js("the token prompt", UI_TIMEOUT, dialog_text, |v| {
+            v.is_string()
+        })
+        .await;
+
+    browser
+        .type_into("#token-input", "not-the-token-of-this-runner")
+        .await;
+    browser.click("#token-dialog button[value='save']").await;
+    browser
+        .wait_js("the refusal", UI_TIMEOUT, dialog_text, |v| {
+            v.as_str().is_some_and(|text| text.contains("refused"))
+        })
+        .await;
+
+    browser.type_into("#token-input", TOKEN).await;
+    browser.click("#token-dialog button[value='save']").await;
+    let live = "return [document.getElementById('connection').dataset.connection, document.getElementById('f-globalUserCount').value]";
+    browser
+        .wait_js("the page to go live", UI_TIMEOUT, live, |v| {
+            v[0] == "live" && v[1] != ""
+        })
+        .await;
+    assert_eq!(
+        browser
+            .js("return localStorage.getItem('k6-runner.token')")
+            .await,
+        TOKEN
+    );
+
+    // The next visit uses the kept token without asking.
+    browser.goto(&page).await;
+    browser
+        .wait_js("the page to go live again", UI_TIMEOUT, live, |v| {
+            v[0] == "live" && v[1] != ""
+        })
+        .await;
+    assert_eq!(
+        browser
+            .js("return document.getElementById('token-dialog').open")
+            .await,
+        false
+    );
+    browser.close().await;
+}
+
+/// In a narrow window the sections stack in one column, status first, and
+/// nothing is wider than the window.
+#[tokio::test]
+async fn narrow_window_stacks_the_sections_in_one_column() {
+    let world = World::new().await;
+    let runner = Runner::start(&world, &[]);
+    let browser = Browser::start(420, 900).await;
+    browser.goto(&format!("http://{}/", runner.addr)).await;
+    browser
+        .wait_js(
+            "the page to load",
+            UI_TIMEOUT,
+            "return document.getElementById('state-badge').dataset.state",
+            |v| *v == "idle",
+        )
+        .await;
+    let layout = browser
+        .js(r#"const box = (selector) => document.querySelector(selector).getBoundingClientRect();
+               const [status, charts, config] = ['.area-status', '.area-charts', '.area-config'].map(box);
+               return { sameColumn: status.left === charts.left && charts.left === config.left,
+                        stacked: status.bottom <= charts.top && charts.bottom <= config.top,
+                        overflow: document.documentElement.scrollWidth > window.innerWidth };"#)
+        .await;
+    assert_eq!(
+        layout,
+        json!({"sameColumn": true, "stacked": true, "overflow": false})
+    );
+    browser.close().await;
+}
+
+/// Where test artefacts go: `target/test-artifacts/` of the workspace
+/// (ignored by git).
+fn artifacts_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A program on `PATH` (or `$<env>`), or a failure that says how to get it.
+fn program(name: &str, env: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env) {
+        return PathBuf::from(path);
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| {
+            panic!("{name} not found on PATH: run `scripts/setup.sh test` (or set {env})")
+        })
+}
+
+/// ChromeDriver (its own process group, so Chromium goes with it) and a
+/// WebDriver session with a fresh profile.
+struct Browser {
+    client: Option<Client>,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts ChromeDriver on a free port and a headless Chromium with a
+    /// `width`×`height` window.
+    async fn start(width: u32, height: u32) -> Self {
+        let chromium = program("chromium", "CHROMIUM");
+        let mut driver = Command::new(program("chromedriver", "CHROMEDRIVER"))
+            // Port 0: ChromeDriver takes a free port and prints it, so no
+            // other test can take it between our choice and its bind.
+            .args(["--port=0", "--allowed-ips=127.0.0.1", "--log-level=WARNING"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .process_group(0)
+            .spawn()
+            .expect("starting chromedriver");
+        let line = wait_for_line(
+            driver.stdout.take().unwrap(),
+            "ChromeDriver was started successfully on port ",
+            Duration::from_secs(20),
+        );
+        let port: u16 = line
+            .trim()
+            .trim_end_matches('.')
+            .parse()
+            .expect("chromedriver's port");
+        let profile = tempfile::tempdir().unwrap();
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--no-first-run",
+                    // No network but 127.0.0.1 on these machines: nothing may phone home.
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    format!("--user-data-dir={}", profile.path().display()),
+                    format!("--window-size={width},{height}"),
+                ],
+            },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!("a JSON object")
+        };
+        // Once driver is owned by the Browser, Drop cleans up whatever fails next.
+        let mut browser = Self {
+            client: None,
+            driver,
+            _profile: profile,
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session with headless Chromium");
+        browser.client = Some(client);
+        browser
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("an open session")
+    }
+
+    async fn goto(&self, url: &str) {
+        self.client().goto(url).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self
+            .client()
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    /// Replaces an input's text as a user would type it.
+    async fn type_into(&self, css: &str, text: &str) {
+        let input = self
+            .client()
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    /// Runs `script` (a function body) in the page and returns its result.
+    async fn js(&self, script: &str) -> Value {
+        self.js_with(script, json!([])).await
+    }
+
+    async fn js_with(&self, script: &str, args: Value) -> Value {
+        let Value::Array(args) = args else {
+            panic!("arguments must be a JSON array")
+        };
+        self.client()
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("running {script}: {e}"))
+    }
+
+    /// Polls `script` every 100 ms until `done` holds (at most `timeout`)
+    /// and returns the value that satisfied it.
+    async fn wait_js(
+        &self,
+        what: &str,
+        timeout: Duration,
+        script: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        self.wait_js_with(what, timeout, script, json!([]), done)
+            .await
+    }
+
+    async fn wait_js_with(
+        &self,
+        what: &str,
+        timeout: Duration,
+        script: &str,
+        args: Value,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let until = Instant::now() + timeout;
+        loop {
+            let value = self.js_with(script, args.clone()).await;
+            if done(&value) {
+                return value;
+            }
+            assert!(
+                Instant::now() < until,
+                "timed out after {timeout:?} waiting for {what}; last value: {value}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn screenshot_to(&self, path: &Path) {
+        let png = self.client().screenshot().await.unwrap();
+        std::fs::write(path, png).unwrap();
+        println!("screenshot: {}", path.display());
+    }
+
+    /// Ends the session (Chromium quits), then ChromeDriver, and checks
+    /// that no process of the group is left.
+    async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            client.close().await.expect("closing the WebDriver session");
+        }
+        let group = self.stop_driver();
+        assert!(
+            group_members(group).is_empty(),
+            "left behind by chromedriver: {:?}",
+            group_members(group)
+        );
+    }
+
+    /// Kills ChromeDriver's process group (Chromium's processes included),
+    /// reaps ChromeDriver, and waits (at most 5 s) for the group to empty.
+    fn stop_driver(&mut self) -> Pid {
+        let group = Pid::from_raw(self.driver.id() as i32);
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = self.driver.wait();
+        let until = Instant::now() + Duration::from_secs(5);
+        while !group_members(group).is_empty() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        group
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // A failed test still takes its browser down (the session is not
+        // closed politely; the group is killed).
+        if self.driver.try_wait().ok().flatten().is_none() {
+            self.stop_driver();
+        }
+    }
+}
+
+/// Live processes (zombies excluded) of process group `group`.
+fn group_members(group: Pid) -> Vec<i32> {
+    let Ok(processes) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    processes
+        .filter_map(Result::ok)
+        .filter_map(|process| process.stat().ok())
+        .filter(|stat| stat.pgrp == group.as_raw() && stat.state != 'Z')
+        .map(|stat| stat.pid)
+        .collect()
+}
