@@ -81,7 +81,8 @@ async fn main() -> anyhow::Result<()> {
         }
     });
 
-    // 3. Mount the k6 routes under /api/k6 next to the host's routes. The
+    // 3. Mount the k6 routes under /api/k6 next to the host's routes, and
+    //    the k6 web page at / (it calls `api/k6` relative to itself). The
     //    host's own auth decides who the caller is (Auth::Host); the host's
     //    tracing logger covers every route.
     let who = cluster::authenticate(args.token);
@@ -95,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
         .or(cluster::ws_route(app.clone()));
     let routes = k6_routes
         .or(host_routes)
+        .or(k6_runner::ui::routes())
         .recover(cluster::recover)
         .with(warp::trace::request());
 

@@ -50,7 +50,8 @@ impl Drop for Host {
     }
 }
 
-/// The host's own endpoints work and its auth covers the k6 routes too.
+/// The host's own endpoints work, its auth covers the k6 routes too, and
+/// the k6 web page is served.
 #[tokio::test]
 async fn host_routes_work_and_its_auth_guards_the_k6_routes() {
     let world = World::new().await;
@@ -87,6 +88,18 @@ async fn host_routes_work_and_its_auth_guards_the_k6_routes() {
             .await
             .0,
         422
+    );
+
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let page = client
+        .get(format!("http://{}/", host.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text().await.unwrap().contains("k6 control plane"),
+        "the k6 web page is mounted"
     );
 
     let k6 = Api::new(format!("http://{}/api/k6", host.addr), Some(TOKEN));
