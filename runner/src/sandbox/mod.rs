@@ -213,3 +213,41 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn cache_dir_in(data_dir: &Path) -> PathBuf {
     data_dir.join("cache")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README states the embedded core's sha256 so that policy
+    /// reviewers can check the binary they audited is the one that runs.
+    /// A build that gives other bytes — another toolchain, a dependency
+    /// outside `Cargo.lock`, a machine path leaking in — or a core change
+    /// without a README update fails here.
+    #[test]
+    fn readme_states_the_embedded_core_digest() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("README.md at the workspace root");
+        let digest = sha256_hex(EMBEDDED_CORE);
+        assert!(
+            readme.contains(&format!("`{digest}`")),
+            "README.md does not state the embedded core's sha256 {digest}"
+        );
+    }
+
+    /// The embedded core loads, imports only its own type-only interface
+    /// and exports the three interfaces of the contract.
+    #[test]
+    fn embedded_core_imports_no_function() {
+        let sandbox = Sandbox::load(&PluginSource::default()).expect("the embedded core loads");
+        let info = sandbox.info();
+        assert_eq!(info.type_only_imports, ["vudatasim:k6/types@0.1.0"]);
+        assert_eq!(info.package.as_deref(), Some("vudatasim:k6@0.1.0"));
+        for interface in ["config", "plan", "logs"] {
+            assert!(
+                info.exports
+                    .iter()
+                    .any(|e| e.starts_with(&format!("vudatasim:k6/{interface}@0.1.0:")))
+            );
+        }
+    }
+}
