@@ -118,3 +118,44 @@ async fn runner_killed_mid_run_is_cleaned_up_at_the_next_start() {
         "the next run works"
     );
 }
+
+/// A `config.json` that is not a valid config (hand-edited, half-written by
+/// another tool) is reported at startup and kept aside untouched; the
+/// runner starts with the defaults and never overwrites it.
+#[tokio::test]
+async fn corrupt_stored_config_is_reported_and_kept_aside() {
+    let world = World::new().await;
+    std::fs::create_dir_all(&world.data).unwrap();
+    let garbage = "{\"globalUserCount\": \"lots\", \"testDuration\": ";
+    std::fs::write(world.data.join("config.json"), garbage).unwrap();
+    let runner = Runner::start(&world, &[]);
+
+    let (_, status) = runner.get("/status").await;
+    let error = status["lastError"].as_str().unwrap_or_default();
+    assert!(error.contains("config.json.rejected-"), "{status}");
+    let kept: Vec<_> = std::fs::read_dir(&world.data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("config.json.rejected-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        std::fs::read_to_string(&kept[0]).unwrap(),
+        garbage,
+        "kept byte for byte"
+    );
+    let (_, config) = runner.get("/config").await;
+    assert_eq!(
+        config["globalUserCount"], 5,
+        "the defaults are in use: {config}"
+    );
+    assert!(
+        !world.data.join("config.json").exists(),
+        "nothing was written over it"
+    );
+}
