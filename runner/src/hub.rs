@@ -16,6 +16,9 @@ pub const MAX_LOG_LINES: usize = 5_000;
 /// Longest message kept per log line, in bytes; the rest is cut (the log
 /// file has the whole line).
 pub const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
+/// Metrics readings kept for the current run, so a page opened mid-run can
+/// draw its charts from the start: one hour at one reading per second.
+pub const MAX_METRICS_POINTS: usize = 3_600;
 /// Events buffered per subscriber; a slower subscriber skips the oldest.
 pub const EVENT_BUFFER: usize = 1_024;
 
@@ -39,6 +42,7 @@ pub enum Event {
 pub struct Hub {
     status: RwLock<Status>,
     logs: Mutex<LogRing>,
+    metrics: Mutex<VecDeque<MetricsPoint>>,
     events: broadcast::Sender<Event>,
 }
 
@@ -59,6 +63,7 @@ impl Hub {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Self {
             status: RwLock::new(Status::default()),
+            metrics: Mutex::new(VecDeque::new()),
             logs: Mutex::new(LogRing {
                 lines: VecDeque::new(),
                 next_seq: 1,
@@ -85,14 +90,38 @@ impl Hub {
         }
     }
 
-    /// Records a metrics reading in the status and pushes it.
+    /// Records a metrics reading in the status and the run's history, and
+    /// pushes it.
     pub fn publish_metrics(&self, point: MetricsPoint) {
+        {
+            let mut history = self.metrics.lock().unwrap_or_else(PoisonError::into_inner);
+            if history
+                .front()
+                .is_some_and(|first| first.run_id != point.run_id)
+            {
+                history.clear();
+            }
+            if history.len() == MAX_METRICS_POINTS {
+                history.pop_front();
+            }
+            history.push_back(point.clone());
+        }
         {
             let mut status = self.status.write().unwrap_or_else(PoisonError::into_inner);
             status.current_user_count = point.vus;
             status.metrics = Some(point.clone());
         }
         let _ = self.events.send(Event::Metrics(point));
+    }
+
+    /// The metrics readings of the current (or last) run, oldest first.
+    pub fn metrics_history(&self) -> Vec<MetricsPoint> {
+        self.metrics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Keeps a log line (numbering it) and pushes it.
@@ -195,6 +224,28 @@ mod tests {
         hub.push_log(line("info", &"é".repeat(MAX_LOG_MESSAGE_BYTES)));
         let kept = &hub.logs(0, 1, &[], None)[0].message;
         assert!(kept.len() <= MAX_LOG_MESSAGE_BYTES + '…'.len_utf8());
+    }
+
+    #[test]
+    fn metrics_history_is_per_run_and_bounded() {
+        let hub = Hub::new();
+        let point = |run: &str, at_ms| MetricsPoint {
+            run_id: run.into(),
+            at_ms,
+            ..MetricsPoint::default()
+        };
+        for at in 0..MAX_METRICS_POINTS as u64 + 5 {
+            hub.publish_metrics(point("r1", at));
+        }
+        let history = hub.metrics_history();
+        assert_eq!(history.len(), MAX_METRICS_POINTS);
+        assert_eq!(history[0].at_ms, 5);
+        hub.publish_metrics(point("r2", 0));
+        assert_eq!(
+            hub.metrics_history().len(),
+            1,
+            "a new run starts a new history"
+        );
     }
 
     #[tokio::test]

@@ -553,6 +553,11 @@ impl Service {
         })
     }
 
+    /// The live metrics readings of the current (or last) run.
+    pub fn metrics_history(&self) -> Vec<crate::model::MetricsPoint> {
+        self.hub.metrics_history()
+    }
+
     /// Recent log lines (see [`Hub::logs`]).
     pub fn logs(
         &self,

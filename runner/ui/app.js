@@ -496,6 +496,18 @@ const charts = {
     });
   },
 
+  /** Draws the readings the runner kept for the current (or last) run, so
+   *  a page opened mid-run shows the run from its start. */
+  async load() {
+    try {
+      const { points } = await api('metrics');
+      for (const point of points) this.add(point);
+    } catch (error) {
+      // Without the history the charts start from the next live reading.
+      showControlError(`Could not load the run's metrics so far: ${error.message}`);
+    }
+  },
+
   /** Clears the charts for a new run. */
   reset(runId) {
     if (runId === this.runId) return;
@@ -1025,6 +1037,7 @@ async function main() {
       return;
     }
   }
+  await charts.load();
   live.connect();
   config.load().catch((error) => config.showErrors([{ field: '', message: `Could not load the configuration: ${error.message}` }]));
   preview.refresh();

@@ -222,6 +222,20 @@ async fn operator_configures_runs_watches_stops_and_reads_results_in_the_browser
         .screenshot_to(&artifacts_dir().join("dashboard.png"))
         .await;
 
+    // Reloaded mid-run, the page draws the run so far at once (the kept
+    // readings), not from the next live one: the first non-empty chart
+    // already holds every reading seen before the reload.
+    browser.client().refresh().await.unwrap();
+    let reloaded = browser
+        .wait_js("the charts after a reload", UI_TIMEOUT, points, |v| {
+            v.as_u64().unwrap_or(0) > 0
+        })
+        .await;
+    assert!(
+        reloaded.as_u64().unwrap_or(0) >= grown.as_u64().unwrap_or(0),
+        "after a reload the chart starts with {reloaded} readings, before it had {grown}"
+    );
+
     // Stop asks first; "Keep running" keeps it running.
     browser.click("#stop-button").await;
     browser

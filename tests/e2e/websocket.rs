@@ -36,4 +36,11 @@ async fn websocket_client_sees_a_run_start_report_metrics_and_end() {
         }
     }
     assert!(saw_metrics, "no live metrics were pushed");
+    let (_, history) = runner.get("/metrics").await;
+    let points = history["points"].as_array().unwrap();
+    assert!(
+        !points.is_empty(),
+        "the run's readings are kept for late viewers"
+    );
+    assert!(points.iter().all(|p| p["runId"] == run_id.as_str()));
 }

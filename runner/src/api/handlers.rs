@@ -181,6 +181,11 @@ pub async fn logs(
     Ok(reply::json(&serde_json::json!({"lines": lines, "next": next})).into_response())
 }
 
+/// `GET /metrics`: the live readings of the current (or last) run.
+pub async fn metrics(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
+    Ok(reply::json(&serde_json::json!({"points": service.metrics_history()})).into_response())
+}
+
 /// `GET /results`
 pub async fn results(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     respond(

@@ -11,6 +11,7 @@
 //! | POST | /stop | stop the current run (idempotent) |
 //! | GET | /status | live status |
 //! | GET | /logs | recent log lines (`?since=&limit=&level=&run=`) |
+//! | GET | /metrics | the live readings of the current or last run |
 //! | GET | /results | the last run's record |
 //! | GET | /script | the rendered `k6_all.sh` |
 //! | GET | /scripts | the script catalogue |
@@ -104,6 +105,11 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .and(s())
         .and(warp::query::<handlers::LogQuery>())
         .and_then(handlers::logs);
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(view())
+        .and(s())
+        .and_then(handlers::metrics);
     let results = warp::path!("results")
         .and(warp::get())
         .and(view())
@@ -157,6 +163,8 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .or(status)
         .unify()
         .or(logs)
+        .unify()
+        .or(metrics)
         .unify()
         .or(results)
         .unify()
