@@ -305,15 +305,7 @@ async fn start_service(data_dir: &Path, common: &CommonArgs) -> Result<Arc<Servi
     if common.no_plugin_cache {
         config.plugin.cache_dir = None;
     }
-    if let Some(max_users) = common.max_users {
-        let source = config.plugin.clone();
-        let mut policy = tokio::task::spawn_blocking(move || -> Result<_> {
-            Ok(Sandbox::load(&source)?.instantiate()?.default_policy()?)
-        })
-        .await??;
-        policy.max_users = max_users;
-        config.policy = Some(policy);
-    }
+    config.max_users = common.max_users;
     Ok(Service::start(config).await?)
 }
 

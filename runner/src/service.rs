@@ -41,6 +41,8 @@ pub struct ServiceConfig {
     pub k6: Option<PathBuf>,
     /// Limits for configs; `None` takes the core's default policy.
     pub policy: Option<Policy>,
+    /// Overrides the policy's largest `globalUserCount` (`--max-users`).
+    pub max_users: Option<u32>,
     /// Which core component to load.
     pub plugin: PluginSource,
     /// Extra environment variable names passed to k6.
@@ -67,6 +69,7 @@ impl ServiceConfig {
             script_dirs,
             k6: None,
             policy: None,
+            max_users: None,
             pass_env: Vec::new(),
             stop_grace: DEFAULT_STOP_GRACE,
             step_log_max_bytes: crate::persistence::logfile::MAX_LOG_PART_BYTES,
@@ -217,13 +220,16 @@ impl Service {
                 None => None,
             };
         let core = SharedCore::new(sandbox);
-        let policy = match config.policy.clone() {
+        let mut policy = match config.policy.clone() {
             Some(policy) => policy,
             None => {
                 core.call("config.default-policy", |c| c.default_policy())
                     .await?
             }
         };
+        if let Some(max_users) = config.max_users {
+            policy.max_users = max_users;
+        }
         let k6 = k6::discover(config.k6.as_deref()).await;
         match &k6 {
             Ok(binary) => {

@@ -16,7 +16,7 @@ async fn runner(args: &[&str]) -> std::process::Output {
 }
 
 /// `validate` prints the canonical config for a good file, and every field
-/// error with exit 1 for a bad one.
+/// error with exit 1 for a bad one or one beyond the operator's limits.
 #[tokio::test]
 async fn validate_prints_canonical_config_or_every_error() {
     let world = World::new().await;
@@ -48,6 +48,20 @@ async fn validate_prints_canonical_config_or_every_error() {
     ] {
         assert!(errors.contains(field), "{field} missing from: {errors}");
     }
+
+    // The operator's --max-users tightens the policy.
+    let out = runner(&[
+        "validate",
+        good.to_str().unwrap(),
+        "--scripts-dir",
+        scripts,
+        "--max-users",
+        "2",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(errors.contains("globalUserCount") && errors.contains('2'), "{errors}");
 }
 
 /// `render` prints a bash script that runs each enabled script.
