@@ -53,14 +53,24 @@ fn scenarios(events: &[LineEvent]) -> Vec<&ScenarioProgress> {
         .collect()
 }
 
-fn summary_lines(events: &[LineEvent]) -> Vec<&str> {
-    events
-        .iter()
-        .filter_map(|event| match event {
-            LineEvent::SummaryLine(line) => Some(line.as_str()),
-            _ => None,
-        })
+/// The lines of `path` whose event matches `which` (events carry no text:
+/// the host has the line).
+fn lines_where(
+    path: &str,
+    events: &[LineEvent],
+    which: impl Fn(&LineEvent) -> bool,
+) -> Vec<String> {
+    lines(&fixture(path))
+        .into_iter()
+        .zip(events)
+        .filter(|(_, event)| which(event))
+        .map(|(line, _)| line)
         .collect()
+}
+
+/// The lines of `path` read as part of the end-of-test summary.
+fn summary_lines(path: &str, events: &[LineEvent]) -> Vec<String> {
+    lines_where(path, events, |event| *event == LineEvent::SummaryLine)
 }
 
 fn thresholds(summary: &ScriptSummary) -> Vec<(&str, &str, bool)> {
@@ -150,13 +160,15 @@ fn a_pass_progress_blocks_become_progress_and_scenario_events() {
 
 #[test]
 fn a_pass_summary_lines_span_thresholds_to_network() {
-    let (_, events) = read_stdout("a_pass/run_default.stdout");
-    let summary = summary_lines(&events);
-    assert_eq!(summary.first().copied(), Some("  █ THRESHOLDS "));
-    assert!(summary.contains(&"    data_sent...............................................................: 7.4 kB 1.5 kB/s"));
-    assert!(summary.contains(&"    ✓ status is 200"));
+    let path = "a_pass/run_default.stdout";
+    let (_, events) = read_stdout(path);
+    let summary = summary_lines(path, &events);
+    assert_eq!(summary.first().map(String::as_str), Some("  █ THRESHOLDS "));
+    assert!(summary.iter().any(|l| l == "    data_sent...............................................................: 7.4 kB 1.5 kB/s"));
+    assert!(summary.iter().any(|l| l == "    ✓ status is 200"));
     // The banner and the options header are text, not summary.
-    assert!(events.contains(&LineEvent::Text("     execution: local".to_owned())));
+    let text = lines_where(path, &events, |event| *event == LineEvent::Text);
+    assert!(text.iter().any(|l| l == "     execution: local"));
     assert!(!summary.iter().any(|line| line.contains("scenarios:")));
 }
 
@@ -211,7 +223,11 @@ fn full_summary_mode_reads_totals_not_group_sections() {
             fails: 0
         })
     );
-    assert!(summary_lines(&events).contains(&"  █ GROUP: fast page "));
+    assert!(
+        summary_lines("a_pass/run_summary_full.stdout", &events)
+            .iter()
+            .any(|l| l == "  █ GROUP: fast page ")
+    );
 }
 
 #[test]
@@ -241,7 +257,9 @@ fn legacy_summary_mode_reads_metrics_and_threshold_marks() {
         ]
     );
     assert_eq!(
-        summary_lines(&events).first().copied(),
+        summary_lines("a_pass/run_summary_legacy.stdout", &events)
+            .first()
+            .map(String::as_str),
         Some("     █ fast page")
     );
 }
@@ -457,13 +475,13 @@ fn external_executor_run_shows_paused_lines_and_raised_max_vus() {
 
 #[test]
 fn linger_notice_is_text_and_the_next_line_progress() {
-    let (_, events) = read_stdout("j_lifecycle_api/k6run.stdout");
-    let linger = events
+    let path = "j_lifecycle_api/k6run.stdout";
+    let (_, events) = read_stdout(path);
+    let linger = lines(&fixture(path))
         .iter()
-        .position(|event| {
-            matches!(event, LineEvent::Text(line) if line.starts_with("The test is done, but --linger"))
-        })
+        .position(|line| line.starts_with("The test is done, but --linger"))
         .expect("the linger line");
+    assert_eq!(events[linger], LineEvent::Text);
     assert!(matches!(
         events.get(linger + 1),
         Some(LineEvent::Progress(_))
@@ -500,7 +518,7 @@ fn runs_without_a_text_summary_report_none() {
     ] {
         let (parser, events) = read_stdout(path);
         assert_eq!(parser.summary().source, SummarySource::None, "{path}");
-        assert!(summary_lines(&events).is_empty(), "{path}");
+        assert!(summary_lines(path, &events).is_empty(), "{path}");
     }
 }
 
@@ -509,9 +527,7 @@ fn version_and_inspect_output_is_text() {
     for path in ["misc/version.stdout", "options_cli/inspect_a_pass.stdout"] {
         let (_, events) = read_stdout(path);
         assert!(
-            events
-                .iter()
-                .all(|event| matches!(event, LineEvent::Text(_))),
+            events.iter().all(|event| *event == LineEvent::Text),
             "{path}"
         );
     }

@@ -84,8 +84,8 @@ impl logs::GuestParser for Parser {
         Self(RefCell::new(k6_core::logs::Parser::new()))
     }
 
-    fn feed(&self, source: OutputStream, lines: Vec<String>) -> Vec<LineEvent> {
-        self.0.borrow_mut().feed(source, &lines)
+    fn feed(&self, source: OutputStream, lines: String) -> Vec<LineEvent> {
+        self.0.borrow_mut().feed_batch(source, &lines)
     }
 
     fn feed_summary_export(&self, json: String) -> Result<(), ParseError> {

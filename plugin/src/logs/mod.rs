@@ -23,6 +23,7 @@
 //!   between readings.
 //! - `json_doc`: JSON parsing with operator-readable errors, lenient numbers.
 //! - `units`: `1.11ms`, `378.73µs`, `0h00m01.0s`, `14 kB`, `50.00%`, `19.5/s`.
+//! - `search`: substring search for per-line hot paths, fast on wasm32 too.
 
 mod json_doc;
 mod json_log;
@@ -31,6 +32,7 @@ mod logfmt;
 mod notice;
 mod progress;
 mod rest_api;
+mod search;
 mod stderr;
 mod stdout;
 mod summary_json;
@@ -71,9 +73,26 @@ impl Parser {
     /// Reads a batch of complete lines (without their line ending) from one
     /// stream and returns one event per line, in order.
     pub fn feed(&mut self, source: OutputStream, lines: &[String]) -> Vec<LineEvent> {
+        lines
+            .iter()
+            .map(|line| self.read_line(source, line))
+            .collect()
+    }
+
+    /// Reads a batch as the component receives it: lines each ended by
+    /// `\n` (the last may omit it; a `\r` before it is dropped). `""` is no
+    /// line, `"\n"` one empty line. One event per line, in order.
+    pub fn feed_batch(&mut self, source: OutputStream, batch: &str) -> Vec<LineEvent> {
+        batch
+            .split_terminator('\n')
+            .map(|line| self.read_line(source, line.strip_suffix('\r').unwrap_or(line)))
+            .collect()
+    }
+
+    fn read_line(&mut self, source: OutputStream, line: &str) -> LineEvent {
         match source {
-            OutputStream::Stdout => lines.iter().map(|line| self.stdout.read(line)).collect(),
-            OutputStream::Stderr => lines.iter().map(|line| stderr::read(line)).collect(),
+            OutputStream::Stdout => self.stdout.read(line),
+            OutputStream::Stderr => stderr::read(line),
         }
     }
 
@@ -143,6 +162,38 @@ mod tests {
         assert_eq!(Parser::new().summary(), empty_summary());
     }
 
+    /// The component's batch form: lines ended by `\n`, the last one may
+    /// omit it, a `\r` before it is dropped; `""` is no line.
+    #[test]
+    fn batches_split_into_the_lines_they_hold() {
+        let mut parser = Parser::new();
+        assert!(parser.feed_batch(OutputStream::Stderr, "").is_empty());
+        assert_eq!(
+            parser.feed_batch(OutputStream::Stderr, "\n"),
+            [LineEvent::Text]
+        );
+        let events = parser.feed_batch(
+            OutputStream::Stderr,
+            "time=\"2026-11-23T23:19:27Z\" level=info msg=\"hi\"\r\nplain",
+        );
+        assert_eq!(events.len(), 2);
+        assert!(matches!(&events[0], LineEvent::Log(record) if record.message == "hi"));
+        assert_eq!(events[1], LineEvent::Text);
+    }
+
+    /// A batch gives the same events as the same lines one by one.
+    #[test]
+    fn a_batch_reads_like_its_lines() {
+        let stdout = include_str!("../../tests/fixtures/k6-1.1.0/b_fail/run_default.stdout");
+        let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+        let (mut one, mut other) = (Parser::new(), Parser::new());
+        assert_eq!(
+            one.feed(OutputStream::Stdout, &lines),
+            other.feed_batch(OutputStream::Stdout, stdout)
+        );
+        assert_eq!(one.summary(), other.summary());
+    }
+
     #[test]
     fn summary_sources_rank_export_handle_text_live() {
         let mut parser = Parser::new();
@@ -188,6 +239,6 @@ mod tests {
         assert!(matches!(second.as_slice(), [LineEvent::Scenario(_)]));
         // Progress lines are not recognised on stderr.
         let on_stderr = parser.feed(OutputStream::Stderr, &[progress.to_owned()]);
-        assert_eq!(on_stderr, [LineEvent::Text(progress.to_owned())]);
+        assert_eq!(on_stderr, [LineEvent::Text]);
     }
 }

@@ -10,7 +10,7 @@ use crate::types::LineEvent;
 /// logrus escapes line breaks, so every log is one line.
 pub(crate) fn read(raw: &str) -> LineEvent {
     let line = raw.strip_suffix('\r').unwrap_or(raw);
-    log_event(line).unwrap_or_else(|| LineEvent::Text(line.to_owned()))
+    log_event(line).unwrap_or(LineEvent::Text)
 }
 
 /// The log or notice event for a log line in either format, or `None` if the
@@ -62,11 +62,8 @@ mod tests {
 
     #[test]
     fn raw_format_and_other_lines_are_text() {
-        assert_eq!(
-            read("Request Failed"),
-            LineEvent::Text("Request Failed".to_owned())
-        );
-        assert_eq!(read("{not json"), LineEvent::Text("{not json".to_owned()));
-        assert_eq!(read(""), LineEvent::Text(String::new()));
+        assert_eq!(read("Request Failed"), LineEvent::Text);
+        assert_eq!(read("{not json"), LineEvent::Text);
+        assert_eq!(read(""), LineEvent::Text);
     }
 }

@@ -44,22 +44,22 @@ impl StdoutReader {
         if line.trim().is_empty() {
             self.previous = Previous::Blank;
             if self.in_summary {
-                return LineEvent::SummaryLine(line.to_owned());
+                return LineEvent::SummaryLine;
             }
-            return LineEvent::Text(line.to_owned());
+            return LineEvent::Text;
         }
         let previous = std::mem::replace(&mut self.previous, Previous::Other);
         if line.starts_with(' ') {
             if self.in_summary {
                 self.summary.read(line);
-                return LineEvent::SummaryLine(line.to_owned());
+                return LineEvent::SummaryLine;
             }
             if TextSummary::opens(line, previous == Previous::Blank) {
                 self.in_summary = true;
                 self.summary.begin(line);
-                return LineEvent::SummaryLine(line.to_owned());
+                return LineEvent::SummaryLine;
             }
-            return LineEvent::Text(line.to_owned());
+            return LineEvent::Text;
         }
         // The summary is indented throughout; an unindented line ends it.
         self.in_summary = false;
@@ -69,7 +69,7 @@ impl StdoutReader {
             self.previous = Previous::Block;
             return LineEvent::Scenario(scenario);
         }
-        log_event(line).unwrap_or_else(|| LineEvent::Text(line.to_owned()))
+        log_event(line).unwrap_or(LineEvent::Text)
     }
 
     /// The text summary read so far, if one was printed.
@@ -91,8 +91,8 @@ mod tests {
                 LineEvent::Notice(_) => "notice",
                 LineEvent::Progress(_) => "progress",
                 LineEvent::Scenario(_) => "scenario",
-                LineEvent::SummaryLine(_) => "summary",
-                LineEvent::Text(_) => "text",
+                LineEvent::SummaryLine => "summary",
+                LineEvent::Text => "text",
             })
             .collect()
     }

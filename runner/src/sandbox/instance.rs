@@ -200,18 +200,17 @@ impl CoreInstance {
         })
     }
 
-    /// `logs.parser.feed`.
+    /// `logs.parser.feed`: `batch` holds the lines, each ended by `\n`.
     pub(super) fn parser_feed(
         &mut self,
         parser: ResourceAny,
         source: OutputStream,
-        lines: &[String],
+        batch: &str,
     ) -> Result<Vec<LineEvent>, SandboxError> {
-        let size = lines.iter().map(String::len).sum();
-        self.call("logs.parser.feed", size, |core, store| {
+        self.call("logs.parser.feed", batch.len(), |core, store| {
             core.vudatasim_k6_logs()
                 .parser()
-                .call_feed(store, parser, source, lines)
+                .call_feed(store, parser, source, batch)
         })
     }
 

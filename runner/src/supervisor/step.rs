@@ -505,8 +505,8 @@ impl Supervisor {
             }
             // Progress blocks are in the step log file; the status carries them.
             LineEvent::Scenario(_) => {}
-            LineEvent::SummaryLine(text) | LineEvent::Text(text) => {
-                if !text.trim().is_empty() {
+            LineEvent::SummaryLine | LineEvent::Text => {
+                if !line.trim().is_empty() {
                     self.push_line(task, source, "info", line.to_owned());
                 }
             }
