@@ -61,7 +61,10 @@ async fn validate_prints_canonical_config_or_every_error() {
     .await;
     assert_eq!(out.status.code(), Some(1));
     let errors = String::from_utf8_lossy(&out.stderr);
-    assert!(errors.contains("globalUserCount") && errors.contains('2'), "{errors}");
+    assert!(
+        errors.contains("globalUserCount") && errors.contains('2'),
+        "{errors}"
+    );
 }
 
 /// `render` prints a bash script that runs each enabled script.

@@ -160,26 +160,65 @@ mod tests {
         assert!(env.contains(&(RUN_MARKER_ENV.into(), "r1".into())));
     }
 
-    /// A spawned group is signalled as a whole, and a process carrying a
-    /// run's marker is found and killed by it.
+    /// Polls `marked_processes(run_id)` until `done` holds, for at most
+    /// five seconds; returns the last answer.
+    async fn wait_for_marked(run_id: &str, done: impl Fn(&[i32]) -> bool) -> Vec<i32> {
+        let mut found = marked_processes(run_id);
+        for _ in 0..100 {
+            if done(&found) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            found = marked_processes(run_id);
+        }
+        found
+    }
+
+    /// A process carrying a run's marker, and the grandchild it started,
+    /// are found and killed by it; afterwards none of the run is alive.
     #[tokio::test]
-    async fn group_signal_and_marker_cleanup_reach_grandchildren() {
+    async fn marker_cleanup_reaches_grandchildren() {
+        let run_id = "test-run-marker-1";
         let spec = SpawnSpec {
             program: "/bin/sh".into(),
             args: vec!["-c".into(), "sleep 30 & wait".into()],
-            env: step_env(None, &[], &[], "test-run-marker-1"),
+            env: step_env(None, &[], &[], run_id),
+            cwd: std::env::temp_dir(),
+        };
+        let mut child = spawn(&spec).unwrap();
+        let shell = i32::try_from(child.id().unwrap()).unwrap();
+        let before = wait_for_marked(run_id, |pids| pids.len() >= 2).await;
+        assert!(before.contains(&shell), "the shell is marked: {before:?}");
+        assert_eq!(before.len(), 2, "sh and its sleep: {before:?}");
+
+        let mut killed = kill_marked_processes(run_id);
+        killed.sort_unstable();
+        let mut expected = before.clone();
+        expected.sort_unstable();
+        assert_eq!(killed, expected);
+        assert!(!child.wait().await.unwrap().success());
+        // The orphaned sleep is reaped by whichever process adopts it, so
+        // "gone" means no live process still carries the marker.
+        let after = wait_for_marked(run_id, <[i32]>::is_empty).await;
+        assert!(after.is_empty(), "still alive: {after:?}");
+    }
+
+    /// Signalling a group reaches every member, the grandchild included.
+    #[tokio::test]
+    async fn group_signal_reaches_the_whole_group() {
+        let run_id = "test-run-marker-2";
+        let spec = SpawnSpec {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), "sleep 30 & wait".into()],
+            env: step_env(None, &[], &[], run_id),
             cwd: std::env::temp_dir(),
         };
         let mut child = spawn(&spec).unwrap();
         let pid = child.id().unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let killed = kill_marked_processes("test-run-marker-1");
-        assert_eq!(killed.len(), 2, "sh and its sleep: {killed:?}");
-        let status = child.wait().await.unwrap();
-        assert!(!status.success());
-        assert!(
-            !signal_group(pid, Signal::SIGKILL).unwrap(),
-            "the group is gone"
-        );
+        wait_for_marked(run_id, |pids| pids.len() >= 2).await;
+        assert!(signal_group(pid, Signal::SIGKILL).unwrap());
+        assert!(!child.wait().await.unwrap().success());
+        let after = wait_for_marked(run_id, <[i32]>::is_empty).await;
+        assert!(after.is_empty(), "a group member survived: {after:?}");
     }
 }
