@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make run    the standalone runner with the example scripts on :8080
 #   make test   every test (installs what it needs first)
-.PHONY: run test setup setup-test lint component
+.PHONY: run test setup setup-test lint component fuzz bench
 
 K6 := $(CURDIR)/.tools/k6/bin/k6
 DATA := $(CURDIR)/.data
@@ -14,6 +14,7 @@ run: setup
 
 test: setup-test lint
 	K6=$(K6) cargo test --workspace
+	scripts/fuzz.sh 20
 
 setup:
 	scripts/setup.sh
@@ -29,3 +30,11 @@ lint:
 component: setup
 	cargo build -p k6-runner
 	sha256sum target/k6_core.component.wasm
+
+# A longer fuzzing session (seconds per target); see FUZZING.md.
+fuzz:
+	scripts/fuzz.sh 600
+
+# Every benchmark figure of BENCHMARKS.md, on this machine.
+bench: setup
+	cargo run --release -p k6-bench -- all
