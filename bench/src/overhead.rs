@@ -64,8 +64,8 @@ enum Arm {
     Bare,
     /// k6 under the runner.
     Runner,
-    /// Bare k6 whose `/v1/metrics` the harness reads once a second, as the
-    /// runner's live-metrics sampler does: the cost of that alone.
+    /// Bare k6 whose metrics the harness reads once a second with the
+    /// runner's own live-metrics sampler: the cost of that alone.
     BarePolled,
 }
 
@@ -79,26 +79,20 @@ impl Arm {
     }
 }
 
-/// Reads `GET /v1/metrics` of the k6 API on `port` once a second from one
-/// second after the start, with the runner's timeout, until aborted — what
-/// the runner's sampler (`supervisor/step.rs`) does during a step.
+/// Takes the runner's live readings (`LiveSampler`: the cheap metrics
+/// each second, the latency trend backing off as it gets slower) of the k6
+/// API on `port` once a second from one second after the start, until
+/// aborted — what the runner's sampler (`supervisor/step.rs`) does during a
+/// step.
 async fn poll_metrics(port: u16) {
-    let Ok(client) = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(k6_runner::supervisor::k6_api::API_TIMEOUT)
-        .build()
-    else {
-        return;
-    };
-    let url = format!("http://127.0.0.1:{port}/v1/metrics");
+    use k6_runner::supervisor::k6_api::{K6Api, LiveSampler};
+    let mut sampler = LiveSampler::new(K6Api::new(port));
     let period = Duration::from_secs(1);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tick.tick().await;
-        if let Ok(response) = client.get(&url).send().await {
-            let _ = response.text().await;
-        }
+        let _ = sampler.reading(period).await;
     }
 }
 
@@ -289,7 +283,7 @@ pub async fn run(scratch: &Scratch, options: &LoadOptions) -> Result<String> {
                 match arm {
                     Arm::Bare => "bare k6",
                     Arm::Runner => "under the runner",
-                    Arm::BarePolled => "bare k6, /v1/metrics read once a second",
+                    Arm::BarePolled => "bare k6, metrics read once a second as the runner does",
                 }
             );
             match arm {
@@ -336,11 +330,11 @@ pub async fn run(scratch: &Scratch, options: &LoadOptions) -> Result<String> {
     Ok(format!(
         "{} VUs × {} s against the demo target's `/fast`, no sleep; {} rounds of three runs, \
          the order rotating: bare k6 (A), k6 under the runner (B), and bare k6 whose \
-         `/v1/metrics` the harness reads once a second as the runner's sampler does (C). \
+         metrics the harness reads once a second with the runner's own sampler (C). \
          Requests/s are k6's own (`http_reqs` rate of the summary export, in every arm).\n\n\
          | round | order | A req/s | B req/s | C req/s | B ÷ A | C ÷ A | B ÷ C | runner CPU during B |\n\
          |---:|---|---:|---:|---:|---:|---:|---:|---:|\n{rows}\n\
-         **Requests/s under the runner ÷ bare (B ÷ A): {}.** The `/v1/metrics` read alone \
+         **Requests/s under the runner ÷ bare (B ÷ A): {}.** The metrics reads alone \
          (C ÷ A): {}; everything else the runner does (B ÷ C): {}. Requests per k6 \
          CPU-second (user + system time of the k6 process, sampled every {} ms), B ÷ A: {}. \
          Bare median {} req/s, under the runner {} req/s. The runner itself used a median \

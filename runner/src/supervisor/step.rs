@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Supervisor;
-use super::k6_api::K6Api;
+use super::k6_api::{K6Api, LiveSampler};
 use super::output::{OutputLine, forward_lines};
 use super::process::{self, SpawnSpec};
 use super::progress::RunClock;
@@ -138,9 +138,13 @@ impl Supervisor {
         }
         let (metrics_tx, mut metrics) = mpsc::channel::<(u64, String)>(4);
         let started = Instant::now();
-        let sampler = step
-            .api_port
-            .map(|port| tokio::spawn(sample_metrics(K6Api::new(port), started, metrics_tx)));
+        let sampler = step.api_port.map(|port| {
+            tokio::spawn(sample_metrics(
+                LiveSampler::new(K6Api::new(port)),
+                started,
+                metrics_tx,
+            ))
+        });
         let mut parser = self.new_parser(task).await;
         let mut process_stats = ProcessSampler::new(pid);
         let mut tick = tokio::time::interval(SAMPLE_PERIOD);
@@ -655,15 +659,19 @@ async fn sleep_until_option(at: Option<Instant>) {
     }
 }
 
-/// Reads k6's `/v1/metrics` once a second and forwards the body with its
-/// time since the step started. Runs beside the step loop so that a slow
-/// answer never delays a stop.
-async fn sample_metrics(api: K6Api, started: Instant, bodies: mpsc::Sender<(u64, String)>) {
+/// Takes a live reading of k6's metrics once a second and forwards it with
+/// its time since the step started. Runs beside the step loop so that a
+/// slow answer never delays a stop.
+async fn sample_metrics(
+    mut sampler: LiveSampler,
+    started: Instant,
+    bodies: mpsc::Sender<(u64, String)>,
+) {
     let mut tick = tokio::time::interval_at(started + SAMPLE_PERIOD, SAMPLE_PERIOD);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
         tick.tick().await;
-        if let Ok(body) = api.metrics().await {
+        if let Some(body) = sampler.reading(SAMPLE_PERIOD).await {
             let at_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             if bodies.send((at_ms, body)).await.is_err() {
                 return;
