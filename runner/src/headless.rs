@@ -58,7 +58,7 @@ pub async fn run(
             Ok(Event::Log(line)) if line.level == "error" || line.stream == "runner" => {
                 let _ = writeln!(progress, "  {}: {}", line.level, line.message);
             }
-            Ok(Event::Log(_)) => {}
+            Ok(Event::Log(_) | Event::Config(_)) => {}
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                 if !service.status().is_running {
                     break;

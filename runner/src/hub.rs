@@ -35,6 +35,8 @@ pub enum Event {
     Metrics(MetricsPoint),
     /// A log line.
     Log(LogLine),
+    /// The config was saved or reset (by any client): its canonical JSON.
+    Config(serde_json::Value),
 }
 
 /// Shared live state. Locks are std locks held only to copy or update a
@@ -88,6 +90,11 @@ impl Hub {
         if *status != before {
             let _ = self.events.send(Event::Status(status.clone()));
         }
+    }
+
+    /// Pushes a newly stored config, so that every open page shows it.
+    pub fn publish_config(&self, config: serde_json::Value) {
+        let _ = self.events.send(Event::Config(config));
     }
 
     /// Records a metrics reading in the status and the run's history, and

@@ -353,6 +353,9 @@ impl Service {
             config,
             json: json.clone(),
         };
+        if persist && let Ok(value) = serde_json::from_str(&json) {
+            self.hub.publish_config(value);
+        }
         Ok(json)
     }
 

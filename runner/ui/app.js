@@ -231,6 +231,7 @@ const live = {
       charts.add(message.data);
       status.renderMetrics(message.data);
     } else if (message.type === 'log') logs.add(message.data);
+    else if (message.type === 'config') config.stored(message.data);
   },
 
   retry() {
@@ -766,6 +767,22 @@ const config = {
     } finally {
       for (const button of buttons) button.disabled = false;
     }
+  },
+
+  /**
+   * A config stored by anyone (this page, another page, curl), pushed over
+   * the WebSocket. Shown at once unless the form holds unsaved edits, which
+   * stay and are now compared with the new saved state.
+   */
+  stored(saved) {
+    if (JSON.stringify(saved) === JSON.stringify(this.saved)) return;
+    if (this.isDirty()) {
+      this.saved = saved;
+      this.renderDirty();
+    } else {
+      this.fill(saved);
+    }
+    preview.refresh();
   },
 
   describe() {

@@ -417,6 +417,58 @@ async fn narrow_window_stacks_the_sections_in_one_column() {
     browser.close().await;
 }
 
+/// A config saved elsewhere (here with the API, as curl or another page
+/// would) shows on an open page at once; unsaved edits on the page stay.
+#[tokio::test]
+async fn config_saved_elsewhere_shows_on_the_open_page() {
+    let world = World::new().await;
+    let runner = Runner::start(&world, &[]);
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&format!("http://{}/", runner.addr)).await;
+    browser
+        .wait_js(
+            "the page to load",
+            UI_TIMEOUT,
+            "return document.getElementById('state-badge').dataset.state",
+            |v| *v == "idle",
+        )
+        .await;
+    let field = |id: &str| format!("return document.getElementById('f-{id}').value");
+
+    runner
+        .configure(&config(7, "2m", 300, &["pass.js"], 0))
+        .await;
+    browser
+        .wait_js(
+            "the users pushed by the other client",
+            UI_TIMEOUT,
+            &field("globalUserCount"),
+            |v| *v == "7",
+        )
+        .await;
+    assert_eq!(browser.js(&field("testDuration")).await, "2m");
+
+    browser.type_into("#f-testDuration", "45s").await;
+    runner
+        .configure(&config(9, "2m", 300, &["pass.js"], 0))
+        .await;
+    browser
+        .wait_js(
+            "the page to take the new saved state",
+            UI_TIMEOUT,
+            "return document.getElementById('config-dirty').hidden",
+            |v| *v == false,
+        )
+        .await;
+    assert_eq!(
+        browser.js(&field("testDuration")).await,
+        "45s",
+        "the unsaved edit stays"
+    );
+    assert_eq!(browser.js(&field("globalUserCount")).await, "7");
+    browser.close().await;
+}
+
 /// Where test artefacts go: `target/test-artifacts/` of the workspace
 /// (ignored by git).
 fn artifacts_dir() -> PathBuf {

@@ -1,5 +1,7 @@
 //! The WebSocket pushes what changes.
 
+use serde_json::Value;
+
 use crate::runner::{Runner, World, config, next_ws_json};
 
 /// A client connected to `/ws` gets the status at once, then the run
@@ -43,4 +45,33 @@ async fn websocket_client_sees_a_run_start_report_metrics_and_end() {
         "the run's readings are kept for late viewers"
     );
     assert!(points.iter().all(|p| p["runId"] == run_id.as_str()));
+}
+
+/// A stored config is pushed to every client, whoever saved it.
+#[tokio::test]
+async fn websocket_client_sees_a_config_saved_by_another_client() {
+    let world = World::new().await;
+    let runner = Runner::start(&world, &[]);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/k6/ws", runner.addr))
+            .await
+            .unwrap();
+    assert_eq!(next_ws_json(&mut socket).await["type"], "status");
+
+    runner
+        .configure(&config(3, "20s", 60, &["pass.js"], 4))
+        .await;
+    let mut event = Value::Null;
+    for _ in 0..20 {
+        event = next_ws_json(&mut socket).await;
+        if event["type"] == "config" {
+            break;
+        }
+    }
+    assert_eq!(event["type"], "config", "no config event among 20 messages");
+    assert_eq!(event["data"]["globalUserCount"], 3);
+    assert_eq!(event["data"]["testDuration"], "20s");
+    assert_eq!(event["data"]["intervalBetweenTests"], 4);
+    let (_, stored) = runner.get("/config").await;
+    assert_eq!(event["data"], stored);
 }
