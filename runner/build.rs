@@ -97,12 +97,14 @@ fn build_core_module(root: &Path) -> PathBuf {
         }
     }
     // Same bytes from any checkout: strip the machine's paths from panic
-    // messages and debug info.
+    // messages and debug info. `simd128` lets the core's line search
+    // (`memchr`) use wasm SIMD, which wasmtime compiles to the host's.
     let cargo_home = env::var("CARGO_HOME")
         .unwrap_or_else(|_| format!("{}/.cargo", env::var("HOME").unwrap_or_default()));
     let flags = [
         format!("--remap-path-prefix={}=/build/vudatasim-k6", root.display()),
         format!("--remap-path-prefix={cargo_home}=/build/cargo"),
+        "-Ctarget-feature=+simd128".to_owned(),
     ];
     command.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"));
 

@@ -2,7 +2,7 @@
 //! logrus (`{"level":"error","msg":"…","sig":2,"time":"…"}`).
 
 use super::level::level_of;
-use super::search;
+use super::search::Needle;
 use crate::types::LogRecord;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
@@ -15,12 +15,9 @@ pub(crate) fn parse(line: &str) -> Option<LogRecord> {
     let trimmed = line.trim();
     // Cheap checks first: most stdout/stderr lines are not JSON at all, and a
     // JSON document without a level (say a summary printed by handleSummary,
-    // or an `--out json` point) need not be parsed. `v` is the rare byte of
-    // the key: a point line has one or two.
-    if !(trimmed.starts_with('{')
-        && trimmed.ends_with('}')
-        && search::contains(trimmed, "\"level\"", 3))
-    {
+    // or an `--out json` point) need not be parsed.
+    static LEVEL_KEY: Needle = Needle::new("\"level\"");
+    if !(trimmed.starts_with('{') && trimmed.ends_with('}') && LEVEL_KEY.is_in(trimmed)) {
         return None;
     }
     let Members(members) = serde_json::from_str(trimmed).ok()?;

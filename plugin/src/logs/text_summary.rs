@@ -22,7 +22,8 @@
 //! Only `TOTAL RESULTS` (or the whole legacy list) feeds the numbers: group
 //! and scenario sections repeat metric names with partial values.
 
-use super::{MAX_NAME_BYTES, MAX_THRESHOLDS, search, units};
+use super::search::Needle;
+use super::{MAX_NAME_BYTES, MAX_THRESHOLDS, units};
 use crate::types::{Checks, Latency, ScriptSummary, SummarySource, ThresholdResult};
 
 /// Which layout the summary being read has.
@@ -261,8 +262,8 @@ fn metric_line(trimmed: &str) -> Option<(Option<bool>, &str, &str)> {
         Some((passed, body)) => (Some(passed), body),
         None => (None, trimmed),
     };
-    // The colon is the rare byte: the padding is all dots.
-    let padding = search::find(body, "..:", 2)?;
+    static PADDING: Needle = Needle::new("..:");
+    let padding = PADDING.find(body)?;
     let name = body.get(..padding)?.trim_end_matches('.');
     let value = body.get(padding + "..:".len()..)?.trim();
     (!name.is_empty()).then_some((passed, name, value))
