@@ -394,15 +394,7 @@ async fn narrow_window_stacks_the_sections_in_one_column() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
     let browser = Browser::start(420, 900).await;
-    browser.goto(&format!("http://{}/", runner.addr)).await;
-    browser
-        .wait_js(
-            "the page to load",
-            UI_TIMEOUT,
-            "return document.getElementById('state-badge').dataset.state",
-            |v| *v == "idle",
-        )
-        .await;
+    browser.open_idle_page(&runner).await;
     let layout = browser
         .js(r#"const box = (selector) => document.querySelector(selector).getBoundingClientRect();
                const [status, charts, config] = ['.area-status', '.area-charts', '.area-config'].map(box);
@@ -424,15 +416,7 @@ async fn config_saved_elsewhere_shows_on_the_open_page() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
     let browser = Browser::start(1280, 900).await;
-    browser.goto(&format!("http://{}/", runner.addr)).await;
-    browser
-        .wait_js(
-            "the page to load",
-            UI_TIMEOUT,
-            "return document.getElementById('state-badge').dataset.state",
-            |v| *v == "idle",
-        )
-        .await;
+    browser.open_idle_page(&runner).await;
     let field = |id: &str| format!("return document.getElementById('f-{id}').value");
 
     runner
@@ -568,6 +552,18 @@ impl Browser {
 
     async fn goto(&self, url: &str) {
         self.client().goto(url).await.unwrap();
+    }
+
+    /// Opens the runner's page and waits until it shows an idle runner.
+    async fn open_idle_page(&self, runner: &Runner) {
+        self.goto(&format!("http://{}/", runner.addr)).await;
+        self.wait_js(
+            "the page to load",
+            UI_TIMEOUT,
+            "return document.getElementById('state-badge').dataset.state",
+            |v| *v == "idle",
+        )
+        .await;
     }
 
     async fn click(&self, css: &str) {

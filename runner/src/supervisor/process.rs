@@ -160,6 +160,17 @@ mod tests {
         assert!(env.contains(&(RUN_MARKER_ENV.into(), "r1".into())));
     }
 
+    /// A shell marked with `run_id` that starts a `sleep` and waits for it.
+    fn spawn_shell_with_grandchild(run_id: &str) -> Child {
+        let spec = SpawnSpec {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), "sleep 30 & wait".into()],
+            env: step_env(None, &[], &[], run_id),
+            cwd: std::env::temp_dir(),
+        };
+        spawn(&spec).unwrap()
+    }
+
     /// Polls `marked_processes(run_id)` until `done` holds, for at most
     /// five seconds; returns the last answer.
     async fn wait_for_marked(run_id: &str, done: impl Fn(&[i32]) -> bool) -> Vec<i32> {
@@ -179,13 +190,7 @@ mod tests {
     #[tokio::test]
     async fn marker_cleanup_reaches_grandchildren() {
         let run_id = "test-run-marker-1";
-        let spec = SpawnSpec {
-            program: "/bin/sh".into(),
-            args: vec!["-c".into(), "sleep 30 & wait".into()],
-            env: step_env(None, &[], &[], run_id),
-            cwd: std::env::temp_dir(),
-        };
-        let mut child = spawn(&spec).unwrap();
+        let mut child = spawn_shell_with_grandchild(run_id);
         let shell = i32::try_from(child.id().unwrap()).unwrap();
         let before = wait_for_marked(run_id, |pids| pids.len() >= 2).await;
         assert!(before.contains(&shell), "the shell is marked: {before:?}");
@@ -207,13 +212,7 @@ mod tests {
     #[tokio::test]
     async fn group_signal_reaches_the_whole_group() {
         let run_id = "test-run-marker-2";
-        let spec = SpawnSpec {
-            program: "/bin/sh".into(),
-            args: vec!["-c".into(), "sleep 30 & wait".into()],
-            env: step_env(None, &[], &[], run_id),
-            cwd: std::env::temp_dir(),
-        };
-        let mut child = spawn(&spec).unwrap();
+        let mut child = spawn_shell_with_grandchild(run_id);
         let pid = child.id().unwrap();
         wait_for_marked(run_id, |pids| pids.len() >= 2).await;
         assert!(signal_group(pid, Signal::SIGKILL).unwrap());
