@@ -24,6 +24,7 @@
 pub mod access;
 pub mod error;
 pub mod handlers;
+pub mod query;
 pub mod ws;
 
 use std::sync::Arc;
@@ -103,7 +104,7 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(view())
         .and(s())
-        .and(warp::query::<handlers::LogQuery>())
+        .and(query::query::<handlers::LogQuery>())
         .and_then(handlers::logs);
     let metrics = warp::path!("metrics")
         .and(warp::get())
@@ -133,7 +134,7 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
             needs(Role::Operator, None, false),
         ))
         .and(s())
-        .and(warp::query::<handlers::AuditQuery>())
+        .and(query::query::<handlers::AuditQuery>())
         .and_then(handlers::audit_log);
     let ws = warp::path!("ws")
         .and(warp::ws())
