@@ -308,7 +308,17 @@ impl Variant {
             .parser()
             .call_feed(&mut self.store, parser, guest_stream(stdout), &batch)
             .map_err(|e| anyhow!("{e:#}"))?;
-        Ok(black_box(events).len())
+        // Only lines that are not plain text have an entry: check that each
+        // names a line of this batch, in order, and count the batch's lines.
+        let events = black_box(events);
+        let in_batch = events.windows(2).all(|pair| pair[0].line < pair[1].line)
+            && events
+                .last()
+                .is_none_or(|last| (last.line as usize) < lines.len());
+        if !in_batch {
+            return Err(anyhow!("events outside the batch's {} lines", lines.len()));
+        }
+        Ok(lines.len())
     }
 }
 

@@ -4,12 +4,13 @@
 //! The first byte picks the batch size (1 to 16 lines), so batch boundaries
 //! vary too. Besides not panicking, it checks the contract: one event per
 //! line, in every batch; and the component's batch form (`feed_batch`, the
-//! lines joined with `\n`) reads exactly like the lines one by one.
+//! lines joined with `\n`, only non-text lines answered with their
+//! positions) reads exactly like the lines one by one.
 
 #![no_main]
 
 use k6_core::logs::Parser;
-use k6_core::types::OutputStream;
+use k6_core::types::{LineEvent, NumberedEvent, OutputStream};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,7 +26,17 @@ fuzz_target!(|data: &[u8]| {
         for stream in [OutputStream::Stdout, OutputStream::Stderr] {
             let events = parser.feed(stream, chunk);
             assert_eq!(events.len(), chunk.len(), "not one event per line");
-            assert_eq!(joined.feed_batch(stream, &as_batch), events, "a batch reads unlike its lines");
+            let numbered: Vec<NumberedEvent> = events
+                .into_iter()
+                .zip(0..)
+                .filter(|(event, _)| *event != LineEvent::Text)
+                .map(|(event, line)| NumberedEvent { line, event })
+                .collect();
+            assert_eq!(
+                joined.feed_batch(stream, &as_batch),
+                numbered,
+                "a batch reads unlike its lines"
+            );
         }
     }
     assert_eq!(parser.summary(), joined.summary());

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 
 use k6_core::contract::exports::vudatasim::k6::{config, logs, plan};
 use k6_core::types::{
-    ApiStatus, CatalogueEntry, Config, ExitStatus, FieldError, LineEvent, LiveMetrics,
+    ApiStatus, CatalogueEntry, Config, ExitStatus, FieldError, LiveMetrics, NumberedEvent,
     OutputStream, ParseError, Plan, PlanContext, Policy, RenderError, ScriptFile, ScriptKind,
     ScriptSummary, StopCause, Verdict,
 };
@@ -84,7 +84,7 @@ impl logs::GuestParser for Parser {
         Self(RefCell::new(k6_core::logs::Parser::new()))
     }
 
-    fn feed(&self, source: OutputStream, lines: String) -> Vec<LineEvent> {
+    fn feed(&self, source: OutputStream, lines: String) -> Vec<NumberedEvent> {
         self.0.borrow_mut().feed_batch(source, &lines)
     }
 

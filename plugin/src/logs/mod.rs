@@ -40,7 +40,8 @@ mod text_summary;
 mod units;
 
 use crate::types::{
-    ApiStatus, LineEvent, LiveMetrics, OutputStream, ParseError, ScriptSummary, SummarySource,
+    ApiStatus, LineEvent, LiveMetrics, NumberedEvent, OutputStream, ParseError, ScriptSummary,
+    SummarySource,
 };
 
 /// Most thresholds kept from one summary. No real script has this many; the
@@ -81,11 +82,18 @@ impl Parser {
 
     /// Reads a batch as the component receives it: lines each ended by
     /// `\n` (the last may omit it; a `\r` before it is dropped). `""` is no
-    /// line, `"\n"` one empty line. One event per line, in order.
-    pub fn feed_batch(&mut self, source: OutputStream, batch: &str) -> Vec<LineEvent> {
+    /// line, `"\n"` one empty line. Returns the events of the lines that are
+    /// not [`LineEvent::Text`], in order, with their positions.
+    pub fn feed_batch(&mut self, source: OutputStream, batch: &str) -> Vec<NumberedEvent> {
         batch
             .split_terminator('\n')
-            .map(|line| self.read_line(source, line.strip_suffix('\r').unwrap_or(line)))
+            .zip(0..)
+            .filter_map(|(line, index)| {
+                match self.read_line(source, line.strip_suffix('\r').unwrap_or(line)) {
+                    LineEvent::Text => None,
+                    event => Some(NumberedEvent { line: index, event }),
+                }
+            })
             .collect()
     }
 
@@ -163,22 +171,20 @@ mod tests {
     }
 
     /// The component's batch form: lines ended by `\n`, the last one may
-    /// omit it, a `\r` before it is dropped; `""` is no line.
+    /// omit it, a `\r` before it is dropped; `""` is no line; plain text
+    /// lines have no entry, the others their position.
     #[test]
     fn batches_split_into_the_lines_they_hold() {
         let mut parser = Parser::new();
         assert!(parser.feed_batch(OutputStream::Stderr, "").is_empty());
-        assert_eq!(
-            parser.feed_batch(OutputStream::Stderr, "\n"),
-            [LineEvent::Text]
-        );
+        assert!(parser.feed_batch(OutputStream::Stderr, "\n").is_empty());
         let events = parser.feed_batch(
             OutputStream::Stderr,
-            "time=\"2026-11-23T23:19:27Z\" level=info msg=\"hi\"\r\nplain",
+            "plain\ntime=\"2026-11-23T23:19:27Z\" level=info msg=\"hi\"\r\nplain",
         );
-        assert_eq!(events.len(), 2);
-        assert!(matches!(&events[0], LineEvent::Log(record) if record.message == "hi"));
-        assert_eq!(events[1], LineEvent::Text);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].line, 1);
+        assert!(matches!(&events[0].event, LineEvent::Log(record) if record.message == "hi"));
     }
 
     /// A batch gives the same events as the same lines one by one.
@@ -187,11 +193,20 @@ mod tests {
         let stdout = include_str!("../../tests/fixtures/k6-1.1.0/b_fail/run_default.stdout");
         let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
         let (mut one, mut other) = (Parser::new(), Parser::new());
-        assert_eq!(
-            one.feed(OutputStream::Stdout, &lines),
-            other.feed_batch(OutputStream::Stdout, stdout)
-        );
+        let dense = one.feed(OutputStream::Stdout, &lines);
+        let sparse = other.feed_batch(OutputStream::Stdout, stdout);
+        assert!(sparse.len() < dense.len(), "some lines are plain text");
+        assert_eq!(expand(&sparse, lines.len()), dense);
         assert_eq!(one.summary(), other.summary());
+    }
+
+    /// The batch form's events as one event per line.
+    fn expand(sparse: &[NumberedEvent], lines: usize) -> Vec<LineEvent> {
+        let mut dense = vec![LineEvent::Text; lines];
+        for numbered in sparse {
+            dense[numbered.line as usize] = numbered.event.clone();
+        }
+        dense
     }
 
     #[test]

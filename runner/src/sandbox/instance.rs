@@ -8,7 +8,7 @@ use super::SandboxError;
 use super::bindings::{Core, CorePre};
 use super::limits::{StoreState, call_fuel};
 use crate::contract::{
-    ApiStatus, CatalogueEntry, Config, ExitStatus, FieldError, LineEvent, LiveMetrics,
+    ApiStatus, CatalogueEntry, Config, ExitStatus, FieldError, LiveMetrics, NumberedEvent,
     OutputStream, ParseError, Plan, PlanContext, Policy, RenderError, ScriptFile, ScriptKind,
     ScriptSummary, StopCause, Verdict,
 };
@@ -206,7 +206,7 @@ impl CoreInstance {
         parser: ResourceAny,
         source: OutputStream,
         batch: &str,
-    ) -> Result<Vec<LineEvent>, SandboxError> {
+    ) -> Result<Vec<NumberedEvent>, SandboxError> {
         self.call("logs.parser.feed", batch.len(), |core, store| {
             core.vudatasim_k6_logs()
                 .parser()

@@ -5,7 +5,9 @@
 use wasmtime::component::ResourceAny;
 
 use super::{CoreInstance, Sandbox, SandboxError};
-use crate::contract::{LineEvent, LiveMetrics, OutputStream, ParseError, ScriptSummary};
+use crate::contract::{
+    LineEvent, LiveMetrics, NumberedEvent, OutputStream, ParseError, ScriptSummary,
+};
 
 /// The parser of one step's output.
 pub struct ParserSession {
@@ -26,10 +28,12 @@ impl ParserSession {
         })
     }
 
-    /// Feeds a batch of lines (without their endings) from one stream. They
-    /// cross into the sandbox as one string, each ended by `\n`: one copy
-    /// per batch instead of an allocation per line. The lines come from a
-    /// reader that split on `\n`, so none holds one.
+    /// Feeds a batch of lines (without their endings) from one stream and
+    /// returns one event per line. The lines cross into the sandbox as one
+    /// string, each ended by `\n`: one copy per batch instead of an
+    /// allocation per line; only the events of lines that are not plain
+    /// text cross back. The lines come from a reader that split on `\n`, so
+    /// none holds one.
     pub fn feed(
         &mut self,
         source: OutputStream,
@@ -41,7 +45,15 @@ impl ParserSession {
             batch.push('\n');
         }
         let result = self.instance.parser_feed(self.parser, source, &batch);
-        self.recover(result)
+        let numbered = self.recover(result)?;
+        let mut events = vec![LineEvent::Text; lines.len()];
+        // A position past the batch would be the core's bug; it is dropped.
+        for NumberedEvent { line, event } in numbered {
+            if let Some(slot) = usize::try_from(line).ok().and_then(|i| events.get_mut(i)) {
+                *slot = event;
+            }
+        }
+        Ok(events)
     }
 
     /// Feeds a `--summary-export` document.
