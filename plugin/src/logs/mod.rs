@@ -85,8 +85,7 @@ impl Parser {
     /// line, `"\n"` one empty line. Returns the events of the lines that are
     /// not [`LineEvent::Text`], in order, with their positions.
     pub fn feed_batch(&mut self, source: OutputStream, batch: &str) -> Vec<NumberedEvent> {
-        batch
-            .split_terminator('\n')
+        search::lines(batch)
             .zip(0..)
             .filter_map(|(line, index)| {
                 match self.read_line(source, line.strip_suffix('\r').unwrap_or(line)) {

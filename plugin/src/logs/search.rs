@@ -1,4 +1,4 @@
-//! Substring search for the parser's per-line hot paths.
+//! Line splitting and substring search for the parser's per-line hot paths.
 //!
 //! `str::find(&str)` runs a two-way search that goes byte by byte on
 //! `wasm32-unknown-unknown`, where the sandboxed core runs: profiling the
@@ -39,6 +39,23 @@ impl Needle {
     }
 }
 
+/// The lines of `text`, each ended by `\n` (the last may omit it), as
+/// `text.split_terminator('\n')`. The line ends are found with `memchr`,
+/// SIMD where the target has it; `str::split` goes a machine word at a time,
+/// which is four bytes on wasm32.
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let unterminated = !text.is_empty() && !text.ends_with('\n');
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', text.as_bytes())
+        .chain(unterminated.then_some(text.len()))
+        .map(move |end| {
+            // `\n` is ASCII, so both ends are char boundaries.
+            let line = text.get(start..end).unwrap_or_default();
+            start = end + 1;
+            line
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,7 +83,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn splits_lines_as_split_terminator() {
+        for text in ["", "\n", "a", "a\n", "a\nb", "\n\né\n", "a\r\nb\n\n"] {
+            assert_eq!(
+                lines(text).collect::<Vec<_>>(),
+                text.split_terminator('\n').collect::<Vec<_>>(),
+                "{text:?}"
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn lines_agree_with_split_terminator(text in "[a\n\ré]{0,40}") {
+            prop_assert_eq!(
+                lines(&text).collect::<Vec<_>>(),
+                text.split_terminator('\n').collect::<Vec<_>>()
+            );
+        }
+
         #[test]
         fn agrees_with_str_find(text in "[.:vl\"e é✓a]{0,40}") {
             prop_assert_eq!(PADDING.find(&text), text.find("..:"));
