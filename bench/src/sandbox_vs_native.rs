@@ -12,7 +12,8 @@ use k6_runner::contract as guest;
 use k6_runner::sandbox::bindings::{Core, CorePre};
 use k6_runner::sandbox::limits::{StoreState, call_fuel};
 use k6_runner::sandbox::{
-    ComponentInfo, CoreInstance, EMBEDDED_CORE, ParserSession, PluginSource, Sandbox, sha256_hex,
+    ComponentInfo, CoreInstance, EMBEDDED_CORE, ParserSession, PluginSource, Sandbox,
+    events_per_line, sha256_hex,
 };
 use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Config, Engine, Store};
@@ -567,7 +568,7 @@ pub fn run(options: &CoreOptions, workspace: &Path) -> Result<String> {
     out.push_str(&format!(
         "Each corpus is cycled to {} lines and fed in batches, pass after pass for at least {} ms \
          of CPU per measurement; median of {} measurements. \
-         Sandbox = `ParserSession::feed` (fuel metered, memory capped), native = \
+         Sandbox = the runner's path, `ParserSession::feed` then `events_per_line` (fuel metered, memory capped), native = \
          `k6_core::logs::Parser::feed`. Times are CPU time of the benchmark thread \
          (`CLOCK_THREAD_CPUTIME_ID`), so other load on the machine does not count.\n\n",
         options.volume,
@@ -590,7 +591,9 @@ pub fn run(options: &CoreOptions, workspace: &Path) -> Result<String> {
             let mut session = ParserSession::new(&sandbox)?;
             let stream = guest_stream(corpus.stdout);
             let sandboxed = throughput(options, &lines, batch, |chunk| {
-                Ok(black_box(session.feed(stream, chunk)?).len())
+                Ok(events_per_line(chunk.len(), session.feed(stream, chunk)?)
+                    .map(black_box)
+                    .count())
             })?;
             let (n, s) = (
                 native.median().unwrap_or(f64::NAN),
@@ -690,7 +693,9 @@ pub fn run(options: &CoreOptions, workspace: &Path) -> Result<String> {
         let lines = corpus.repeated(options.volume);
         let stream = guest_stream(corpus.stdout);
         let figure = throughput(options, &lines, 1_000, |chunk| {
-            Ok(black_box(session.feed(stream, chunk)?).len())
+            Ok(events_per_line(chunk.len(), session.feed(stream, chunk)?)
+                .map(black_box)
+                .count())
         })?
         .median()
         .unwrap_or(f64::NAN);
@@ -721,7 +726,12 @@ pub fn run(options: &CoreOptions, workspace: &Path) -> Result<String> {
     .median()
     .unwrap_or(f64::NAN);
     let sandbox_blank = throughput(options, &blank, 1_000, |chunk| {
-        Ok(black_box(session.feed(guest::OutputStream::Stdout, chunk)?).len())
+        Ok(events_per_line(
+            chunk.len(),
+            session.feed(guest::OutputStream::Stdout, chunk)?,
+        )
+        .map(black_box)
+        .count())
     })?
     .median()
     .unwrap_or(f64::NAN);

@@ -27,7 +27,7 @@ use wasmtime::{Config, Engine};
 use bindings::CorePre;
 pub use instance::CoreInstance;
 use limits::StoreState;
-pub use parser::ParserSession;
+pub use parser::{ParserSession, events_per_line};
 pub use policy::ComponentInfo;
 pub use shared::SharedCore;
 

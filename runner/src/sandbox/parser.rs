@@ -9,6 +9,22 @@ use crate::contract::{
     LineEvent, LiveMetrics, NumberedEvent, OutputStream, ParseError, ScriptSummary,
 };
 
+/// Pairs each of `count` lines with its event from `numbered` (what
+/// [`ParserSession::feed`] returned for them): a line without an entry is
+/// [`LineEvent::Text`]. Entries out of order or past the batch, which the
+/// core never gives, are not used.
+pub fn events_per_line(
+    count: usize,
+    numbered: Vec<NumberedEvent>,
+) -> impl Iterator<Item = LineEvent> {
+    let mut numbered = numbered.into_iter().peekable();
+    (0..count).map(move |index| {
+        numbered
+            .next_if(|entry| usize::try_from(entry.line) == Ok(index))
+            .map_or(LineEvent::Text, |entry| entry.event)
+    })
+}
+
 /// The parser of one step's output.
 pub struct ParserSession {
     sandbox: Sandbox,
@@ -29,31 +45,23 @@ impl ParserSession {
     }
 
     /// Feeds a batch of lines (without their endings) from one stream and
-    /// returns one event per line. The lines cross into the sandbox as one
-    /// string, each ended by `\n`: one copy per batch instead of an
-    /// allocation per line; only the events of lines that are not plain
-    /// text cross back. The lines come from a reader that split on `\n`, so
-    /// none holds one.
+    /// returns the events of the lines that are not plain text, with their
+    /// positions in `lines` (see [`events_per_line`]). The lines cross into
+    /// the sandbox as one string, each ended by `\n`: one copy per batch
+    /// instead of an allocation per line. The lines come from a reader that
+    /// split on `\n`, so none holds one.
     pub fn feed(
         &mut self,
         source: OutputStream,
         lines: &[String],
-    ) -> Result<Vec<LineEvent>, SandboxError> {
+    ) -> Result<Vec<NumberedEvent>, SandboxError> {
         let mut batch = String::with_capacity(lines.iter().map(|line| line.len() + 1).sum());
         for line in lines {
             batch.push_str(line);
             batch.push('\n');
         }
         let result = self.instance.parser_feed(self.parser, source, &batch);
-        let numbered = self.recover(result)?;
-        let mut events = vec![LineEvent::Text; lines.len()];
-        // A position past the batch would be the core's bug; it is dropped.
-        for NumberedEvent { line, event } in numbered {
-            if let Some(slot) = usize::try_from(line).ok().and_then(|i| events.get_mut(i)) {
-                *slot = event;
-            }
-        }
-        Ok(events)
+        self.recover(result)
     }
 
     /// Feeds a `--summary-export` document.
@@ -93,5 +101,44 @@ impl ParserSession {
             }
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered(line: u32) -> NumberedEvent {
+        NumberedEvent {
+            line,
+            event: LineEvent::SummaryLine,
+        }
+    }
+
+    /// `'s'` for a summary line, `'t'` for text, `'?'` for anything else.
+    fn kinds(events: impl Iterator<Item = LineEvent>) -> String {
+        events
+            .map(|event| match event {
+                LineEvent::SummaryLine => 's',
+                LineEvent::Text => 't',
+                _ => '?',
+            })
+            .collect()
+    }
+
+    /// Lines without an entry are text; each entry lands on its line.
+    #[test]
+    fn entries_land_on_their_lines() {
+        assert_eq!(
+            kinds(events_per_line(4, vec![numbered(1), numbered(3)])),
+            "tsts"
+        );
+    }
+
+    /// An entry past the batch is not used, and there is still one event
+    /// per line.
+    #[test]
+    fn entries_past_the_batch_are_not_used() {
+        assert_eq!(kinds(events_per_line(2, vec![numbered(7)])), "tt");
     }
 }

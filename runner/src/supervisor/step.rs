@@ -22,7 +22,7 @@ use crate::contract::{
 };
 use crate::model::{LogLine, MetricsPoint, Summary, level_name, now_rfc3339};
 use crate::persistence::logfile::{KEPT_LOG_PARTS, RotatingLog};
-use crate::sandbox::ParserSession;
+use crate::sandbox::{ParserSession, events_per_line};
 
 /// Lines fed to the parser per call at most; batching keeps the cost of
 /// crossing into the sandbox small (see the benchmarks).
@@ -469,7 +469,8 @@ impl Supervisor {
                 None => None,
             };
             match events {
-                Some(events) => {
+                Some(numbered) => {
+                    let events = events_per_line(chunk.len(), numbered);
                     for ((_, line), event) in chunk.iter().zip(events) {
                         self.handle_event(task, source, line, event);
                     }
