@@ -387,6 +387,85 @@ async fn page_asks_for_a_token_keeps_it_and_goes_live() {
     browser.close().await;
 }
 
+/// A viewer's token shows the runner live, but starting a run or saving
+/// the config is refused with a message that says why, and nothing runs
+/// or changes.
+#[tokio::test]
+async fn viewer_token_sees_the_runner_but_cannot_control_it() {
+    const OPERATOR: &str = "ui-operator-secret-7d31b2a4";
+    const VIEWER: &str = "ui-viewer-secret-0f9c6e12";
+    let world = World::new().await;
+    let tokens = world.dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!("alice:operator:{OPERATOR}\ncarol:viewer:{VIEWER}\n"),
+    )
+    .unwrap();
+    let tokens = tokens.display().to_string();
+    let runner = Runner::start_with(
+        &world,
+        Options {
+            args: &["--tokens-file", &tokens],
+            token: Some(OPERATOR),
+            ..Options::default()
+        },
+    );
+    let (_, config_before) = runner.get("/config").await;
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&format!("http://{}/", runner.addr)).await;
+    browser
+        .wait_js(
+            "the token prompt",
+            UI_TIMEOUT,
+            "return document.getElementById('token-dialog').open",
+            |v| *v == true,
+        )
+        .await;
+    browser.type_into("#token-input", VIEWER).await;
+    browser.click("#token-dialog button[value='save']").await;
+    browser
+        .wait_js(
+            "the page to go live as a viewer",
+            UI_TIMEOUT,
+            "return [document.getElementById('connection').dataset.connection,
+                     document.getElementById('start-button').disabled]",
+            |v| v[0] == "live" && v[1] == false,
+        )
+        .await;
+
+    browser.click("#start-button").await;
+    let refusal = browser
+        .wait_js(
+            "the refusal to start",
+            UI_TIMEOUT,
+            "const b = document.getElementById('control-error'); return b.hidden ? null : b.textContent",
+            Value::is_string,
+        )
+        .await;
+    assert!(
+        refusal.as_str().unwrap().contains("may only view"),
+        "{refusal}"
+    );
+
+    browser.type_into("#f-globalUserCount", "9").await;
+    browser.click("#save-button").await;
+    let summary = browser
+        .wait_js(
+            "the refusal to save",
+            UI_TIMEOUT,
+            "const s = document.getElementById('config-summary'); return s.hidden ? null : s.textContent",
+            Value::is_string,
+        )
+        .await;
+    assert!(summary.as_str().unwrap().contains("operator"), "{summary}");
+
+    let (_, status) = runner.get("/status").await;
+    assert_eq!(status["isRunning"], false, "nothing started");
+    assert!(status["runId"].is_null(), "no run was created: {status}");
+    assert_eq!(runner.get("/config").await.1, config_before);
+    browser.close().await;
+}
+
 /// In a narrow window the sections stack in one column, status first, and
 /// nothing is wider than the window.
 #[tokio::test]
