@@ -25,6 +25,8 @@
 //!   `args[]`, `env[]` (`name`, `value`), `workingDir`, `timeLimitSeconds`,
 //!   `apiPort` and `summaryExportPath` (null when absent).
 
+use std::sync::OnceLock;
+
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, JsonRender, Output, RenderContext,
     RenderErrorReason, Template, TemplateError,
@@ -75,14 +77,35 @@ impl From<Failure> for RenderError {
 /// [`RenderError::TemplateRender`] if it uses a name the plan lacks, a
 /// helper fails, or a plan value holds a NUL byte.
 pub fn render(plan: &Plan, template: Option<&str>) -> Result<String, RenderError> {
-    render_text(plan, template.unwrap_or(DEFAULT_TEMPLATE)).map_err(RenderError::from)
+    render_text(plan, template).map_err(RenderError::from)
 }
 
 /// [`render`] with the internal error type.
-fn render_text(plan: &Plan, template: &str) -> Result<String, Failure> {
+fn render_text(plan: &Plan, template: Option<&str>) -> Result<String, Failure> {
     if let Some(place) = nul_place(plan) {
         return Err(Failure::Nul(place));
     }
+    let view = PlanView::new(plan);
+    Ok(match template {
+        None => default_registry()?.render(TEMPLATE_NAME, &view)?,
+        Some(text) => registry(text)?.render(TEMPLATE_NAME, &view)?,
+    })
+}
+
+/// The registry of [`DEFAULT_TEMPLATE`], compiled once: compiling costs
+/// about 0.5 ms, rendering a plan a few microseconds.
+fn default_registry() -> Result<&'static Handlebars<'static>, Failure> {
+    static DEFAULT: OnceLock<Handlebars<'static>> = OnceLock::new();
+    if let Some(compiled) = DEFAULT.get() {
+        return Ok(compiled);
+    }
+    let compiled = registry(DEFAULT_TEMPLATE)?;
+    Ok(DEFAULT.get_or_init(|| compiled))
+}
+
+/// A strict registry holding `template` under [`TEMPLATE_NAME`], with the
+/// shell-quoting escape and the `quote` helper.
+fn registry(template: &str) -> Result<Handlebars<'static>, Failure> {
     let mut registry = Handlebars::new();
     registry.set_strict_mode(true);
     registry.register_escape_fn(shell_quote);
@@ -91,7 +114,7 @@ fn render_text(plan: &Plan, template: &str) -> Result<String, Failure> {
         TEMPLATE_NAME,
         Template::compile_with_name(template, TEMPLATE_NAME.to_owned())?,
     );
-    Ok(registry.render(TEMPLATE_NAME, &PlanView::new(plan))?)
+    Ok(registry)
 }
 
 /// Quotes `text` as one POSIX shell word: inside single quotes nothing is
