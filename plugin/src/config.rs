@@ -52,6 +52,11 @@ const DEFAULT_RAMP_UP_SECONDS: u32 = 5;
 const DEFAULT_MAX_DURATION_SECONDS: u32 = 120;
 /// Default `intervalBetweenTests` of a fresh install, in seconds.
 const DEFAULT_INTERVAL_SECONDS: u32 = 5;
+/// Seconds `maxDuration` must leave after `testDuration`. k6 needs time to
+/// start, to let the iterations in flight at the end finish and to write
+/// its summary; a limit equal to the test's length stops (and fails) every
+/// healthy script a moment before its end.
+pub const MAX_DURATION_HEADROOM_SECONDS: u32 = 5;
 
 /// JSON name of `global-user-count`.
 const USERS: &str = "globalUserCount";
@@ -99,21 +104,26 @@ pub fn default_policy() -> Policy {
 
 /// The config a fresh install starts with (see `config.default-config`):
 /// every k6 script of `catalogue` enabled in catalogue order, legacy
-/// wrappers left out. At most the default policy's 50 scripts are enabled,
-/// so that the default config passes the default policy.
-pub fn default_config(catalogue: &[CatalogueEntry]) -> Config {
+/// wrappers left out, each value lowered where `policy` is tighter, so that
+/// the defaults pass [`validate`] under the same policy.
+pub fn default_config(catalogue: &[CatalogueEntry], policy: &Policy) -> Config {
+    let test = DEFAULT_TEST_SECONDS
+        .min(policy.max_test_duration_seconds)
+        .max(1);
     Config {
-        global_user_count: DEFAULT_USERS,
-        test_duration_seconds: DEFAULT_TEST_SECONDS,
-        ramp_up_seconds: DEFAULT_RAMP_UP_SECONDS,
-        max_duration_seconds: DEFAULT_MAX_DURATION_SECONDS,
+        global_user_count: DEFAULT_USERS.min(policy.max_users).max(1),
+        test_duration_seconds: test,
+        ramp_up_seconds: DEFAULT_RAMP_UP_SECONDS.min(test - 1),
+        max_duration_seconds: DEFAULT_MAX_DURATION_SECONDS
+            .max(test.saturating_add(MAX_DURATION_HEADROOM_SECONDS))
+            .min(policy.max_step_seconds),
         enabled_scripts: catalogue
             .iter()
             .filter(|entry| entry.kind == ScriptKind::K6Script)
             .map(|entry| entry.name.clone())
-            .take(usize::try_from(MAX_ENABLED_SCRIPTS).unwrap_or(usize::MAX))
+            .take(usize::try_from(policy.max_enabled_scripts).unwrap_or(usize::MAX))
             .collect(),
-        interval_seconds: DEFAULT_INTERVAL_SECONDS,
+        interval_seconds: DEFAULT_INTERVAL_SECONDS.min(policy.max_interval_seconds),
     }
 }
 
@@ -266,14 +276,18 @@ pub(crate) fn ramp_up_error(test: u32, ramp_up: u32) -> Option<FieldError> {
     })
 }
 
-/// `maxDuration` must leave room for the whole test.
+/// `maxDuration` must leave room for the whole test and
+/// [`MAX_DURATION_HEADROOM_SECONDS`] more.
 pub(crate) fn max_duration_error(test: u32, max: u32) -> Option<FieldError> {
-    (max < test).then(|| FieldError {
+    let least = test.saturating_add(MAX_DURATION_HEADROOM_SECONDS);
+    (max < least).then(|| FieldError {
         field: MAX_DURATION.to_owned(),
         code: ErrorCode::Inconsistent,
         message: format!(
-            "{MAX_DURATION} must be at least {TEST_DURATION} ({test} s), got {max} s; \
-             every script would be stopped before its end"
+            "{MAX_DURATION} must be at least {TEST_DURATION} ({test} s) + \
+             {MAX_DURATION_HEADROOM_SECONDS} s = {least} s, got {max} s; k6 needs that time to \
+             start, finish its last iterations and write its summary, or every script would \
+             be stopped and fail"
         ),
     })
 }
@@ -556,7 +570,9 @@ impl<'a> Checker<'a> {
         }
         // Past the limit a list cannot be accepted anyway; checking only
         // the first `limit` items keeps the report in proportion.
-        let mut names: Vec<String> = Vec::new();
+        // Every well-formed name with the position it was first listed at,
+        // for the duplicate message.
+        let mut names: Vec<(usize, String)> = Vec::new();
         for (index, item) in items.iter().enumerate().take(limit) {
             let field = format!("{ENABLED_SCRIPTS}[{index}]");
             let Value::String(name) = item else {
@@ -571,7 +587,7 @@ impl<'a> Checker<'a> {
                 self.errors.push(bad_name(field, name, &error));
                 continue;
             }
-            if let Some(first) = names.iter().position(|n| n == name) {
+            if let Some((first, _)) = names.iter().find(|(_, seen)| seen == name) {
                 let message = format!(
                     "{field} {} is already enabled at {ENABLED_SCRIPTS}[{first}]; enable each script once",
                     quoted(name)
@@ -585,11 +601,10 @@ impl<'a> Checker<'a> {
                 );
                 self.fail(field, ErrorCode::UnknownScript, message);
             }
-            // Positions must stay aligned with `items` for the duplicate
-            // message, so refused names are pushed too.
-            names.push(name.clone());
+            names.push((index, name.clone()));
         }
-        (self.errors.len() == errors_before).then_some(names)
+        (self.errors.len() == errors_before)
+            .then(|| names.into_iter().map(|(_, name)| name).collect())
     }
 
     /// Every key that is not a config field, by name, at most

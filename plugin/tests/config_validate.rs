@@ -92,7 +92,7 @@ fn default_policy_matches_the_wit() {
 /// legacy wrappers, and its config passes the default policy.
 #[test]
 fn default_config_enables_k6_scripts_only() {
-    let cfg = default_config(&catalogue());
+    let cfg = default_config(&catalogue(), &default_policy());
     assert_eq!(
         cfg,
         Config {
@@ -108,15 +108,47 @@ fn default_config_enables_k6_scripts_only() {
         validate(&to_json(&cfg), &default_policy(), &catalogue()),
         Ok(cfg)
     );
-    assert!(default_config(&[]).enabled_scripts.is_empty());
+    assert!(
+        default_config(&[], &default_policy())
+            .enabled_scripts
+            .is_empty()
+    );
 }
 
 /// With more k6 scripts than the default policy allows, the default config
 /// enables the first 50 so that it stays valid.
+/// Where a host's policy is tighter than the defaults, the defaults are
+/// lowered to fit it, so that a fresh install or a reset never holds a
+/// config the same policy refuses.
+#[test]
+fn default_config_fits_a_tighter_policy() {
+    let tight = Policy {
+        max_users: 3,
+        max_test_duration_seconds: 10,
+        max_step_seconds: 20,
+        max_interval_seconds: 1,
+        max_enabled_scripts: 2,
+        ..default_policy()
+    };
+    let cfg = default_config(&catalogue(), &tight);
+    assert_eq!(
+        cfg,
+        Config {
+            global_user_count: 3,
+            test_duration_seconds: 10,
+            ramp_up_seconds: 5,
+            max_duration_seconds: 20,
+            enabled_scripts: vec!["a.js".into(), "b.js".into()],
+            interval_seconds: 1,
+        }
+    );
+    assert_eq!(validate(&to_json(&cfg), &tight, &catalogue()), Ok(cfg));
+}
+
 #[test]
 fn default_config_stays_within_the_default_policy() {
     let many: Vec<CatalogueEntry> = (0..60).map(|i| entry(&format!("s{i:02}.js"))).collect();
-    let cfg = default_config(&many);
+    let cfg = default_config(&many, &default_policy());
     assert_eq!(cfg.enabled_scripts.len(), 50);
     assert_eq!(cfg.enabled_scripts[49], "s49.js");
     assert!(validate(&to_json(&cfg), &default_policy(), &many).is_ok());
@@ -148,10 +180,10 @@ fn accepts_every_boundary() {
     let ok = [
         with("globalUserCount", "1"),
         with("globalUserCount", "1000"),
-        with("testDuration", "\"24h\"").replace("1200", "86400"),
+        with("testDuration", "\"24h\"").replace("1200", "86405"),
         with("rampUpDuration", "0"),
         with("rampUpDuration", "899"),
-        with("maxDuration", "900"),
+        with("maxDuration", "905"),
         with("maxDuration", "90000"),
         with("intervalBetweenTests", "0"),
         with("intervalBetweenTests", "3600"),
@@ -186,7 +218,8 @@ fn accepts_every_boundary() {
             ErrorCode::Inconsistent,
         ),
         (
-            with("maxDuration", "899"),
+            // testDuration + 4 s: too little time for k6 to finish.
+            with("maxDuration", "904"),
             "maxDuration",
             ErrorCode::Inconsistent,
         ),
@@ -277,7 +310,7 @@ fn messages_name_field_value_and_rule() {
         (
             with("maxDuration", "600"),
             "maxDuration",
-            "maxDuration must be at least testDuration (900 s), got 600 s; every script would be stopped before its end",
+            "maxDuration must be at least testDuration (900 s) + 5 s = 905 s, got 600 s; k6 needs that time to start, finish its last iterations and write its summary, or every script would be stopped and fail",
         ),
         (
             with("testDuration", "900"),
@@ -328,6 +361,15 @@ fn messages_name_field_value_and_rule() {
             with("enabledScripts", "[\"smoke.js\", \"smoke.js\"]"),
             "enabledScripts[1]",
             "enabledScripts[1] \"smoke.js\" is already enabled at enabledScripts[0]; enable each script once",
+        ),
+        (
+            // A refused name before the pair must not shift the position.
+            with(
+                "enabledScripts",
+                "[\"../x.js\", 7, \"smoke.js\", \"smoke.js\"]",
+            ),
+            "enabledScripts[3]",
+            "enabledScripts[3] \"smoke.js\" is already enabled at enabledScripts[2]; enable each script once",
         ),
         (
             with("enabledScripts", "[\"smoke2.js\"]"),

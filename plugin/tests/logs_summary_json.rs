@@ -390,3 +390,55 @@ fn non_summary_documents_are_refused_with_a_reason() {
     }
     assert_eq!(parser.summary().source, SummarySource::None);
 }
+
+/// Thresholds on a metric and on one of its sub-metrics: the text summary
+/// prints the sub-metric under its parent with only its tags, and the
+/// parser names it in full, as the export of the same run does.
+#[test]
+fn sub_metric_thresholds_are_named_in_full_as_in_the_export() {
+    for mode in ["compact", "full"] {
+        let text = text_summary(&format!("submetric_thresholds/run_{mode}.stdout"));
+        let export = export(&format!("submetric_thresholds/summary-export_{mode}.json"));
+        let mut from_text = thresholds(&text);
+        let mut from_export = thresholds(&export);
+        from_text.sort();
+        from_export.sort();
+        assert_eq!(from_text, from_export, "{mode}");
+        assert!(
+            from_text.contains(&("checks{check:is 200}", "rate>0.99", false)),
+            "{mode}: {from_text:?}"
+        );
+        assert!(
+            from_text.contains(&("http_req_duration{name:slow}", "max<100", false)),
+            "{mode}: {from_text:?}"
+        );
+    }
+}
+
+/// The legacy layout marks each metric (sub-metrics included) without its
+/// expressions: a metric is marked passed only if all of its held. A check
+/// whose name contains `..:` is not taken for a metric.
+#[test]
+fn legacy_sub_metric_marks_agree_with_the_export() {
+    let text = text_summary("submetric_thresholds/run_legacy.stdout");
+    let export = export("submetric_thresholds/summary-export_legacy.json");
+    let mut from_text: Vec<(&str, bool)> = text
+        .thresholds
+        .iter()
+        .map(|t| (t.metric.as_str(), t.passed))
+        .collect();
+    let mut from_export: Vec<(&str, bool)> = Vec::new();
+    for t in &export.thresholds {
+        match from_export
+            .iter_mut()
+            .find(|(metric, _)| *metric == t.metric)
+        {
+            Some((_, passed)) => *passed &= t.passed,
+            None => from_export.push((&t.metric, t.passed)),
+        }
+    }
+    from_text.sort();
+    from_export.sort();
+    assert_eq!(from_text, from_export);
+    assert!(text.thresholds.iter().all(|t| t.expression.is_empty()));
+}

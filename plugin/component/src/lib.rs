@@ -19,8 +19,8 @@ impl config::Guest for Core {
         k6_core::config::default_policy()
     }
 
-    fn default_config(catalogue: Vec<CatalogueEntry>) -> Config {
-        k6_core::config::default_config(&catalogue)
+    fn default_config(catalogue: Vec<CatalogueEntry>, policy: Policy) -> Config {
+        k6_core::config::default_config(&catalogue, &policy)
     }
 
     fn validate(

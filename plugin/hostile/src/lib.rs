@@ -150,7 +150,7 @@ impl config::Guest for Hostile {
         }
     }
 
-    fn default_config(catalogue: Vec<CatalogueEntry>) -> Config {
+    fn default_config(catalogue: Vec<CatalogueEntry>, _policy: Policy) -> Config {
         Config {
             global_user_count: 5,
             test_duration_seconds: 30,

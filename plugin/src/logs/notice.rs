@@ -10,7 +10,7 @@ use crate::types::{LogLevel, LogRecord, NoticeKind};
 
 /// Message starts that tell how the run ended or failed, in the order they
 /// are tried.
-const BY_START: [(&str, NoticeKind); 22] = [
+const BY_START: [(&str, NoticeKind); 24] = [
     // `… have been crossed` at the end; `… were crossed; at least one has
     // abortOnFail enabled, stopping test prematurely` with abortOnFail.
     ("thresholds on metrics ", NoticeKind::ThresholdsCrossed),
@@ -47,6 +47,9 @@ const BY_START: [(&str, NoticeKind); 22] = [
     ("The moduleSpecifier ", NoticeKind::SetupFailed),
     ("could not initialize ", NoticeKind::SetupFailed),
     ("could not create the ", NoticeKind::SetupFailed),
+    // Exit 104: a threshold that cannot be parsed or names no metric.
+    ("failed parsing threshold ", NoticeKind::SetupFailed),
+    ("invalid threshold defined on ", NoticeKind::SetupFailed),
     // Exit 100 / 101.
     ("setup() execution timed out", NoticeKind::SetupFailed),
     ("teardown() execution timed out", NoticeKind::SetupFailed),
@@ -194,6 +197,8 @@ mod tests {
             "error for stage 0: time: invalid duration \"abc\"",
             "could not create the 'csv' output: bogus does not belong to TimeFormat values",
             "using `duration` and `stages` options simultaneously is not allowed",
+            "failed parsing threshold expresion's \"p(95)<<100\" right hand side; reason: strconv.ParseFloat: parsing \"<100\": invalid syntax",
+            "invalid threshold defined on no_such_metric; reason: no metric name \"no_such_metric\" found",
         ] {
             assert_eq!(error(message), Some(NoticeKind::SetupFailed), "{message:?}");
         }

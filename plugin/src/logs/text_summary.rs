@@ -57,6 +57,9 @@ pub(crate) struct TextSummary {
     section: Section,
     /// The metric the threshold lines below belong to.
     threshold_metric: Option<String>,
+    /// The last metric printed without tags: a sub-metric line (`{name:slow}`
+    /// under `http_req_duration`) names only its tags, and belongs to it.
+    parent_metric: Option<String>,
     requests: Option<u64>,
     request_rate: Option<f64>,
     latency: Option<Latency>,
@@ -123,10 +126,11 @@ impl TextSummary {
             }
             (Layout::Legacy, _) => {
                 if let Some((mark, name, value)) = metric_line(trimmed) {
+                    let metric = self.qualified(name);
                     if let Some(passed) = mark {
                         // The legacy layout marks the metric, not each
                         // expression, so the expression stays empty.
-                        push_threshold(&mut self.thresholds, name, "", passed);
+                        push_threshold(&mut self.thresholds, &metric, "", passed);
                     }
                     self.read_metric(name, value);
                 }
@@ -142,6 +146,7 @@ impl TextSummary {
             return;
         }
         self.threshold_metric = None;
+        self.parent_metric = None;
         self.section = match header {
             "THRESHOLDS" => Section::Thresholds,
             "TOTAL RESULTS" => Section::Totals,
@@ -155,7 +160,7 @@ impl TextSummary {
         let (passed, rest) = match mark(trimmed) {
             Some(marked) => marked,
             None => {
-                self.threshold_metric = Some(units::capped(trimmed, MAX_NAME_BYTES));
+                self.threshold_metric = Some(self.qualified(trimmed));
                 return;
             }
         };
@@ -171,6 +176,23 @@ impl TextSummary {
         if let Some(metric) = &self.threshold_metric {
             push_threshold(&mut self.thresholds, metric, expression, passed);
         }
+    }
+
+    /// The full name of a metric as its summary line prints it: a plain name
+    /// becomes the parent of the sub-metric lines after it, and a sub-metric
+    /// (`{name:slow}`, legacy `{ name:slow }`) gets its parent's name in
+    /// front, as in the summary export (`http_req_duration{name:slow}`).
+    fn qualified(&mut self, printed: &str) -> String {
+        let printed = units::capped(printed, MAX_NAME_BYTES);
+        let Some(tags) = printed
+            .strip_prefix('{')
+            .and_then(|rest| rest.strip_suffix('}'))
+        else {
+            self.parent_metric = Some(printed.clone());
+            return printed;
+        };
+        let parent = self.parent_metric.as_deref().unwrap_or_default();
+        units::capped(&format!("{parent}{{{}}}", tags.trim()), MAX_NAME_BYTES)
     }
 
     /// Takes the numbers the summary needs from one `name....: value` line.
@@ -266,7 +288,11 @@ fn metric_line(trimmed: &str) -> Option<(Option<bool>, &str, &str)> {
     let padding = PADDING.find(body)?;
     let name = body.get(..padding)?.trim_end_matches('.');
     let value = body.get(padding + "..:".len()..)?.trim();
-    (!name.is_empty()).then_some((passed, name, value))
+    // Metric names have no spaces; only a sub-metric's tags (`{ name:slow }`)
+    // do. A check line whose name holds `..:` is not a metric.
+    let is_name = !name.is_empty()
+        && (!name.contains(char::is_whitespace) || (name.starts_with('{') && name.ends_with('}')));
+    is_name.then_some((passed, name, value))
 }
 
 /// Splits a leading `✓ ` (true) or `✗ ` (false) off a trimmed line.
