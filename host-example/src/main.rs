@@ -10,6 +10,10 @@
 //! ```sh
 //! cargo run -p host-example -- --scripts-dir examples/scripts --demo-target 127.0.0.1:18080
 //! ```
+//!
+//! Set `HOST_EXAMPLE_TOKEN` to require `Authorization: Bearer <token>` on
+//! every route but the web page; without it the host listens on loopback
+//! only.
 
 mod cluster;
 
@@ -25,6 +29,11 @@ use warp::Filter;
 
 /// A vuDataSim cluster manager embedding the k6 control plane.
 #[derive(Debug, Parser)]
+#[command(
+    after_help = "Environment:\n  HOST_EXAMPLE_TOKEN  require `Authorization: Bearer <token>` \
+    (at least 16 bytes; the WebSocket also takes ?access_token=<token>). \
+    Without it, only a loopback --bind is allowed."
+)]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:9090")]
@@ -38,9 +47,6 @@ struct Args {
     /// The k6 binary (default: `k6` on PATH).
     #[arg(long)]
     k6: Option<PathBuf>,
-    /// Require `Authorization: Bearer <token>` on every /api route.
-    #[arg(long, env = "CLUSTER_TOKEN")]
-    token: Option<String>,
     /// Also serve the example scripts' local HTTP target here.
     #[arg(long)]
     demo_target: Option<SocketAddr>,
@@ -52,6 +58,14 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
         .init();
     let args = Args::parse();
+    // Without a token, anyone who can reach the port could drive k6.
+    let token = cluster::token_from_env()?;
+    anyhow::ensure!(
+        token.is_some() || k6_runner::auth::is_loopback(&args.bind),
+        "refusing to listen on {} without a token: set {} or bind to 127.0.0.1",
+        args.bind,
+        cluster::TOKEN_ENV
+    );
     if let Some(addr) = args.demo_target {
         k6_runner::demo_target::spawn(addr)
             .await
@@ -83,19 +97,13 @@ async fn main() -> anyhow::Result<()> {
 
     // 3. Mount the k6 routes under /api/k6 next to the host's routes, and
     //    the k6 web page at / (it calls `api/k6` relative to itself). The
-    //    host's own auth decides who the caller is (Auth::Host); the host's
-    //    tracing logger covers every route.
-    let who = cluster::authenticate(args.token);
-    let k6_routes = warp::path!("api" / "k6" / ..).and(k6_runner::api::routes(
-        k6.clone(),
-        Auth::Host(who.clone().boxed()),
-    ));
-    let host_routes = who
-        .and(cluster::api_routes(app.clone()))
-        .map(|_, reply| reply)
-        .or(cluster::ws_route(app.clone()));
+    //    host's own auth decides who the caller is (Auth::Host) and guards
+    //    its own routes too; the host's tracing logger covers every route.
+    let who = cluster::authenticate(token);
+    let k6_routes = warp::path!("api" / "k6" / ..)
+        .and(k6_runner::api::routes(k6.clone(), Auth::Host(who.clone())));
     let routes = k6_routes
-        .or(host_routes)
+        .or(cluster::routes(app.clone(), who))
         .or(k6_runner::ui::routes())
         .recover(cluster::recover)
         .with(warp::trace::request());

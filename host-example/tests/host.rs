@@ -1,17 +1,20 @@
 //! The host example as its users see it: its own routes and WebSocket, the
-//! k6 routes behind its auth, a real k6 run showing up in its state, and a
-//! shutdown that leaves no k6 behind.
+//! k6 routes behind its auth, a real k6 run showing up in its state, a
+//! shutdown that leaves no k6 behind, and a start refused when it would
+//! be unsafe.
 
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Api, World, config, k6, next_ws_json, processes_of, terminate, wait_for_line};
+use support::{Api, World, config, k6, next_ws_json, terminate, wait_for_line};
+use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 
-const TOKEN: &str = "cluster-secret";
+const TOKEN: &str = "cluster-secret-for-tests";
+const TOKEN_ENV: &str = "HOST_EXAMPLE_TOKEN";
 
 struct Host {
     child: Child,
@@ -27,7 +30,7 @@ impl Host {
             .arg(&world.scripts)
             .arg("--k6")
             .arg(k6())
-            .env("CLUSTER_TOKEN", TOKEN)
+            .env(TOKEN_ENV, TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -41,6 +44,29 @@ impl Host {
             addr: line.trim_end_matches('/').to_owned(),
             child,
         }
+    }
+}
+
+/// A WebSocket to the host that answered the handshake.
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a WebSocket to `url`, with `Authorization: Bearer <token>` if
+/// given; the HTTP status the handshake was refused with, if it was.
+async fn connect(url: &str, token: Option<&str>) -> Result<Socket, u16> {
+    let mut request = url.into_client_request().unwrap();
+    if let Some(token) = token {
+        let value = format!("Bearer {token}").parse().unwrap();
+        request.headers_mut().insert("authorization", value);
+    }
+    let connecting = tokio_tungstenite::connect_async(request);
+    match tokio::time::timeout(Duration::from_secs(10), connecting)
+        .await
+        .expect("no WebSocket handshake within 10 s")
+    {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(error) => panic!("{url}: {error}"),
     }
 }
 
@@ -123,7 +149,7 @@ async fn k6_run_through_the_host_shows_up_on_the_host_websocket() {
     let host = Host::start(&world);
     let k6 = Api::new(format!("http://{}/api/k6", host.addr), Some(TOKEN));
     k6.configure(&config(2, "3s", 60, &["pass.js"], 0)).await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", host.addr))
+    let mut socket = connect(&format!("ws://{}/ws", host.addr), Some(TOKEN))
         .await
         .unwrap();
     let first = next_ws_json(&mut socket).await;
@@ -160,18 +186,122 @@ async fn host_shutdown_leaves_no_k6_behind() {
         s["currentUserCount"].as_u64().unwrap_or(0) > 0
     })
     .await;
-    assert!(!processes_of(&run_id).is_empty());
+    assert!(!world.processes_of(&run_id).is_empty());
 
     let status = terminate(&mut host.child).expect("the host exits after SIGTERM");
     assert!(status.success(), "{status}");
     assert!(
-        processes_of(&run_id).is_empty(),
+        world.processes_of(&run_id).is_empty(),
         "left behind: {:?}",
-        processes_of(&run_id)
+        world.processes_of(&run_id)
     );
     let record: Value = serde_json::from_str(
         &std::fs::read_to_string(world.data.join("runs").join(&run_id).join("run.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(record["state"], "stopped", "{record}");
+}
+
+/// With a token, the host's own WebSocket and state and the k6 routes are
+/// refused (401) without it, and accepted with it: in the header, or for a
+/// WebSocket in `?access_token=` as the k6 web page sends it (browsers
+/// cannot set headers on a WebSocket), but only for a WebSocket.
+#[tokio::test]
+async fn without_the_token_the_host_ws_and_k6_routes_are_refused() {
+    let world = World::new().await;
+    let host = Host::start(&world);
+    let ws = |path: &str| format!("ws://{}{path}", host.addr);
+    let query = format!("?access_token={TOKEN}");
+
+    for path in ["/ws", "/api/k6/ws"] {
+        assert_eq!(connect(&ws(path), None).await.err(), Some(401), "{path}");
+        let wrong = format!("{path}?access_token=not-the-cluster-secret");
+        assert_eq!(connect(&ws(&wrong), None).await.err(), Some(401), "{wrong}");
+        for (url, token) in [
+            (ws(path), Some(TOKEN)),
+            (ws(&format!("{path}{query}")), None),
+        ] {
+            let mut socket = connect(&url, token)
+                .await
+                .unwrap_or_else(|status| panic!("{url} refused: {status}"));
+            let first = next_ws_json(&mut socket).await;
+            assert!(first.is_object(), "{url}: {first}");
+            if path == "/ws" {
+                assert_eq!(first["simulation"]["running"], false, "{first}");
+            }
+        }
+    }
+
+    let anonymous = Api::new(format!("http://{}/api", host.addr), None);
+    assert_eq!(anonymous.get("/k6/status").await.0, 401);
+    assert_eq!(anonymous.get("/cluster/state").await.0, 401);
+    let (status, _) = anonymous
+        .post_json("/simulation/start", &json!({"eps": 50}))
+        .await;
+    assert_eq!(status, 401);
+    // The query token is for WebSockets only.
+    assert_eq!(anonymous.get(&format!("/k6/status{query}")).await.0, 401);
+    assert_eq!(
+        anonymous.get(&format!("/cluster/state{query}")).await.0,
+        401
+    );
+
+    let cluster = Api::new(format!("http://{}/api", host.addr), Some(TOKEN));
+    assert_eq!(cluster.get("/k6/status").await.0, 200);
+    let (status, state) = cluster.get("/cluster/state").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        state["simulation"]["running"], false,
+        "refused start: {state}"
+    );
+}
+
+/// Runs the host with `bind` and `token` and expects it to refuse to start:
+/// returns what it said on stderr.
+fn refused_start(bind: &str, token: Option<&str>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_host-example"));
+    command
+        .args(["--bind", bind, "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--scripts-dir")
+        .arg(dir.path())
+        .env_remove(TOKEN_ENV)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(token) = token {
+        command.env(TOKEN_ENV, token);
+    }
+    let mut child = command.spawn().unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > until {
+            terminate(&mut child);
+            panic!("the host did not refuse to start with --bind {bind}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{status}: {stderr}");
+    stderr
+}
+
+/// Without a token the host will not listen beyond loopback, and a guessable
+/// token is no token. (192.0.2.1 is a documentation address: even a host
+/// that failed to refuse could not listen there.)
+#[test]
+fn the_host_refuses_to_start_unprotected() {
+    let stderr = refused_start("192.0.2.1:9090", None);
+    assert!(
+        stderr.contains("refusing to listen on 192.0.2.1:9090 without a token"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(TOKEN_ENV), "{stderr}");
+    let stderr = refused_start("127.0.0.1:0", Some("short"));
+    assert!(stderr.contains("must be at least 16 bytes"), "{stderr}");
 }
