@@ -563,6 +563,8 @@ const TEXT_FIELDS = ['testDuration'];
 
 const config = {
   saved: null,
+  /** A config came over the WebSocket (it is never older than a GET's). */
+  pushed: false,
   catalogue: [],
   /** Every script shown, in list order: `{ name, enabled }`. */
   scripts: [],
@@ -570,7 +572,9 @@ const config = {
   async load() {
     const [saved, catalogue] = await Promise.all([api('config'), api('scripts').catch(() => [])]);
     this.catalogue = catalogue;
-    this.fill(saved);
+    // A config pushed over the WebSocket while these were in flight is
+    // newer than the answer: it stays.
+    this.fill(this.pushed ? this.saved : saved);
   },
 
   /** Shows a config from the server as the form's saved state. */
@@ -775,6 +779,7 @@ const config = {
    * stay and are now compared with the new saved state.
    */
   stored(saved) {
+    this.pushed = true;
     if (JSON.stringify(saved) === JSON.stringify(this.saved)) return;
     if (this.isDirty()) {
       this.saved = saved;
@@ -914,7 +919,10 @@ const logs = {
     const levels = this.levels();
     if (!levels.length) return;
     const generation = this.generation;
-    const query = new URLSearchParams({ since: String(this.lastSeq), limit: String(BACKLOG_LINES), level: levels.join(',') });
+    // The first page is the newest lines (a tail); after that, the lines
+    // following the last one seen, oldest first, so that none is skipped.
+    const query = new URLSearchParams({ limit: String(BACKLOG_LINES), level: levels.join(',') });
+    if (this.lastSeq) query.set('since', String(this.lastSeq));
     try {
       const page = await api(`logs?${query}`);
       if (generation !== this.generation) return;

@@ -467,11 +467,17 @@ async fn viewer_token_sees_the_runner_but_cannot_control_it() {
 }
 
 /// In a narrow window the sections stack in one column, status first, and
-/// nothing is wider than the window.
+/// nothing is wider than the window. The top bar's parts (mark and title,
+/// state and connection, controls) stay apart from 420 px down to 320 px,
+/// idle, during a real run, with the longest labels, and while the run
+/// stops.
 #[tokio::test]
-async fn narrow_window_stacks_the_sections_in_one_column() {
+async fn narrow_window_stacks_the_sections_and_keeps_the_top_bar_apart() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
+    runner
+        .configure(&config(1, "60s", 120, &["long.js"], 0))
+        .await;
     let browser = Browser::start(420, 900).await;
     browser.open_idle_page(&runner).await;
     let layout = browser
@@ -485,7 +491,98 @@ async fn narrow_window_stacks_the_sections_in_one_column() {
         layout,
         json!({"sameColumn": true, "stacked": true, "overflow": false})
     );
+    browser.check_top_bar("idle", 320).await;
+
+    runner.start_run().await;
+    browser
+        .wait_js(
+            "the running state, live",
+            UI_TIMEOUT,
+            "return [document.getElementById('state-badge').dataset.state,
+                     document.getElementById('connection').dataset.connection]",
+            |v| *v == json!(["running", "live"]),
+        )
+        .await;
+    for width in [420, 360, 320] {
+        browser.check_top_bar("running", width).await;
+    }
+    // The longest labels the bar can show, put in and measured in one
+    // script (no status message can come in between), then put back.
+    for connection in ["Reconnecting in 18 s…", "Needs an access token"] {
+        let bar = browser
+            .js_with(
+                &format!(
+                    r#"const badge = document.getElementById('state-badge');
+                       const connection = document.getElementById('connection');
+                       const shown = [badge.textContent, badge.dataset.state,
+                                      connection.textContent, connection.dataset.connection];
+                       badge.textContent = 'Stopping';
+                       badge.dataset.state = 'stopping';
+                       connection.textContent = arguments[0];
+                       connection.dataset.connection = 'reconnecting';
+                       try {{ return (() => {{ {TOP_BAR} }})(); }} finally {{
+                         [badge.textContent, badge.dataset.state,
+                          connection.textContent, connection.dataset.connection] = shown;
+                       }}"#
+                ),
+                json!([connection]),
+            )
+            .await;
+        assert_top_bar_clear(&bar, &format!("\"Stopping\" and {connection:?} at 320 px"));
+    }
+
+    // Stopping, then idle again: checked at every poll on the way.
+    assert_eq!(runner.post("/stop").await.0, 202);
+    browser
+        .wait_js(
+            "the idle state after the stop",
+            K6_TIMEOUT,
+            TOP_BAR,
+            |bar| {
+                assert_top_bar_clear(bar, "the run stops at 320 px");
+                bar["state"] == "idle"
+            },
+        )
+        .await;
     browser.close().await;
+}
+
+/// Measures the top bar: each of its children's painted extent (its box
+/// and its visible content's, which may spill out of a box that shrank)
+/// must overlap no other child and stay inside the window, and the page
+/// must not scroll sideways. Returns the state, the overlapping pairs, the
+/// children outside the window and the extents, for the failure message.
+const TOP_BAR: &str = r#"
+    const width = document.documentElement.clientWidth;
+    const extent = (child) => [child, ...child.querySelectorAll('*')]
+      .map((node) => node.getBoundingClientRect())
+      // Skip what is not drawn: the title kept for screen readers is a 1 px box.
+      .filter((box) => box.width > 1 && box.height > 1)
+      .reduce((all, box) => ({ left: Math.min(all.left, box.left), right: Math.max(all.right, box.right),
+                                top: Math.min(all.top, box.top), bottom: Math.max(all.bottom, box.bottom) }),
+              { left: Infinity, right: -Infinity, top: Infinity, bottom: -Infinity });
+    const parts = [...document.querySelector('.topbar').children]
+      .map((child) => ({ name: child.className, box: extent(child) }))
+      .filter(({ box }) => box.left < box.right);
+    const overlaps = [];
+    parts.forEach((a, i) => parts.slice(i + 1).forEach((b) => {
+      if (a.box.left < b.box.right && b.box.left < a.box.right && a.box.top < b.box.bottom && b.box.top < a.box.bottom) {
+        overlaps.push(`${a.name} / ${b.name}`);
+      }
+    }));
+    return { state: document.getElementById('state-badge').dataset.state,
+             window: window.innerWidth,
+             overlaps,
+             outside: parts.filter(({ box }) => box.left < 0 || box.right > width).map(({ name }) => name),
+             overflow: document.documentElement.scrollWidth > window.innerWidth,
+             parts: parts.map(({ name, box }) => `${name}: ${Math.round(box.left)}-${Math.round(box.right)} x ${Math.round(box.top)}-${Math.round(box.bottom)}`) };"#;
+
+/// Fails unless a `TOP_BAR` measure shows its parts apart and in the window.
+fn assert_top_bar_clear(bar: &Value, when: &str) {
+    assert!(
+        bar["overlaps"] == json!([]) && bar["outside"] == json!([]) && bar["overflow"] == false,
+        "the top bar's parts collide or spill out ({when}): {bar:#}"
+    );
 }
 
 /// A config saved elsewhere (here with the API, as curl or another page
@@ -643,6 +740,33 @@ impl Browser {
             |v| *v == "idle",
         )
         .await;
+        self.wait_js(
+            "the page to go live",
+            UI_TIMEOUT,
+            "return document.getElementById('connection').dataset.connection",
+            |v| *v == "live",
+        )
+        .await;
+    }
+
+    /// Resizes the window to `width` (the height kept) and checks the top
+    /// bar there (`TOP_BAR`), in state `state`.
+    async fn check_top_bar(&self, state: &str, width: u32) {
+        let (_, height) = self.client().get_window_size().await.unwrap();
+        self.client()
+            .set_window_size(width, height as u32)
+            .await
+            .unwrap();
+        let bar = self
+            .wait_js(
+                &format!("a {width} px window"),
+                UI_TIMEOUT,
+                TOP_BAR,
+                |bar| bar["window"] == width,
+            )
+            .await;
+        assert_eq!(bar["state"], state, "{bar:#}");
+        assert_top_bar_clear(&bar, &format!("{state} at {width} px"));
     }
 
     async fn click(&self, css: &str) {
