@@ -84,7 +84,7 @@ pub async fn run(scratch: &Scratch, users: u32, runs: usize) -> Result<String> {
         let run_id = runner.start_run().await?;
         let answered = Instant::now();
         let (spawned, pid, marker) = joined(spawn_watch, "k6 process")?;
-        if marker != run_id {
+        if marker.split_once('@').map(|(id, _)| id) != Some(run_id.as_str()) {
             bail!("k6 carries run marker {marker}, the run is {run_id}");
         }
         tokio::time::sleep(RUNNING_BEFORE_STOP).await;

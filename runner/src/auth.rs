@@ -106,6 +106,16 @@ pub enum TokenError {
         /// The name.
         name: String,
     },
+    /// Tokens were asked for, but none is given: serving would leave the
+    /// API open (or shut to everyone) when the operator meant to protect it.
+    #[error(
+        "{source_name} holds no token; give at least one `name:role:secret` entry \
+         (or no tokens option at all to serve without auth on a loopback address)"
+    )]
+    Empty {
+        /// File or variable.
+        source_name: String,
+    },
     /// The file could not be read.
     #[error("cannot read the tokens file {path}: {source}")]
     Read {
@@ -188,6 +198,11 @@ impl Tokens {
                 digest: Sha256::digest(secret.as_bytes()).into(),
             });
         }
+        if entries.is_empty() {
+            return Err(TokenError::Empty {
+                source_name: source_name.to_owned(),
+            });
+        }
         Ok(Self {
             entries: Arc::new(entries),
         })
@@ -200,11 +215,6 @@ impl Tokens {
             source,
         })?;
         Self::parse(&text, &path.display().to_string())
-    }
-
-    /// True when no token is configured.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 
     /// The identity whose secret is `presented`, if any. Every entry is
@@ -283,6 +293,13 @@ mod tests {
             Tokens::parse(&twice, "f"),
             Err(TokenError::DuplicateName { .. })
         ));
+        // A file of comments only (every token revoked) must not open the
+        // API: it is refused like any other bad tokens file.
+        for empty in ["", "# all revoked\n\n", " , ,"] {
+            let refused = Tokens::parse(empty, "tokens.txt").unwrap_err();
+            assert!(matches!(refused, TokenError::Empty { .. }), "{empty:?}");
+            assert!(refused.to_string().starts_with("tokens.txt holds no token"));
+        }
     }
 
     #[test]

@@ -148,28 +148,44 @@ impl Hub {
         seq
     }
 
-    /// Kept log lines with `seq > since`, at most `limit` of the newest, of
-    /// the given levels (all if `levels` is empty), optionally of one run.
+    /// Kept log lines of the given levels (all if `levels` is empty),
+    /// optionally of one run, oldest first: with `since`, the first `limit`
+    /// lines after it (so that a reader following the last `seq` misses
+    /// nothing); without, the newest `limit` (a tail).
     pub fn logs(
         &self,
-        since: u64,
+        since: Option<u64>,
         limit: usize,
         levels: &[String],
         run_id: Option<&str>,
     ) -> Vec<LogLine> {
         let ring = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut selected: Vec<LogLine> = ring
-            .lines
-            .iter()
-            .rev()
-            .filter(|line| line.seq > since)
-            .filter(|line| levels.is_empty() || levels.contains(&line.level))
-            .filter(|line| run_id.is_none_or(|id| line.run_id == id))
-            .take(limit)
-            .cloned()
-            .collect();
-        selected.reverse();
-        selected
+        let wanted = |line: &&LogLine| {
+            since.is_none_or(|since| line.seq > since)
+                && (levels.is_empty() || levels.contains(&line.level))
+                && run_id.is_none_or(|id| line.run_id == id)
+        };
+        match since {
+            Some(_) => ring
+                .lines
+                .iter()
+                .filter(wanted)
+                .take(limit)
+                .cloned()
+                .collect(),
+            None => {
+                let mut tail: Vec<LogLine> = ring
+                    .lines
+                    .iter()
+                    .rev()
+                    .filter(wanted)
+                    .take(limit)
+                    .cloned()
+                    .collect();
+                tail.reverse();
+                tail
+            }
+        }
     }
 
     /// A receiver of every event from now on.
@@ -214,22 +230,46 @@ mod tests {
                 &format!("m{i}"),
             ));
         }
-        let all = hub.logs(0, usize::MAX, &[], None);
+        let seqs = |lines: Vec<LogLine>| lines.iter().map(|l| l.seq).collect::<Vec<_>>();
+        let all = hub.logs(None, usize::MAX, &[], None);
         assert_eq!(all.len(), MAX_LOG_LINES);
         assert_eq!(all.first().unwrap().seq, 11);
-        let errors = hub.logs(0, 3, &["error".into()], None);
-        assert_eq!(
-            errors.iter().map(|l| l.seq).collect::<Vec<_>>(),
-            [5006, 5008, 5010]
-        );
-        assert!(hub.logs(5010, 10, &[], None).is_empty());
+        // Without `since`: the newest lines, oldest first.
+        let errors = hub.logs(None, 3, &["error".into()], None);
+        assert_eq!(seqs(errors), [5006, 5008, 5010]);
+        assert!(hub.logs(Some(5010), 10, &[], None).is_empty());
+    }
+
+    /// A reader that follows `seq` page by page sees every kept line once.
+    #[test]
+    fn paging_with_since_misses_no_line() {
+        let hub = Hub::new();
+        for i in 0..46 {
+            hub.push_log(line("info", &format!("m{i}")));
+        }
+        let page = |since| {
+            hub.logs(Some(since), 5, &[], None)
+                .iter()
+                .map(|l| l.seq)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(page(2), [3, 4, 5, 6, 7]);
+        let mut since = 0;
+        let mut seen = Vec::new();
+        for _ in 0..20 {
+            let lines = page(since);
+            let Some(&last) = lines.last() else { break };
+            seen.extend(lines);
+            since = last;
+        }
+        assert_eq!(seen, (1..=46).collect::<Vec<u64>>());
     }
 
     #[test]
     fn long_messages_are_cut_at_a_character_boundary() {
         let hub = Hub::new();
         hub.push_log(line("info", &"é".repeat(MAX_LOG_MESSAGE_BYTES)));
-        let kept = &hub.logs(0, 1, &[], None)[0].message;
+        let kept = &hub.logs(None, 1, &[], None)[0].message;
         assert!(kept.len() <= MAX_LOG_MESSAGE_BYTES + '…'.len_utf8());
     }
 

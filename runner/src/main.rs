@@ -15,6 +15,9 @@ use k6_runner::auth::Tokens;
 use k6_runner::sandbox::{PluginSource, Sandbox};
 use k6_runner::service::{ControlError, Service, ServiceConfig};
 
+/// The environment variable that may hold the bearer tokens.
+const TOKENS_ENV: &str = "K6_RUNNER_TOKENS";
+
 /// Control plane for Grafana k6 load tests.
 #[derive(Debug, Parser)]
 #[command(name = "k6-runner", version, about)]
@@ -68,7 +71,7 @@ struct CommonArgs {
     #[arg(long, value_name = "PATH")]
     k6: Option<PathBuf>,
     /// Most virtual users a config may ask for (default: the core's, 1000).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_users: Option<u32>,
     /// Also pass this environment variable to k6 (repeatable).
     #[arg(long = "pass-env", value_name = "NAME")]
@@ -77,8 +80,13 @@ struct CommonArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 15)]
     stop_grace: u64,
     /// Size in bytes at which a step's log file is rotated (3 old parts
-    /// are kept).
-    #[arg(long, value_name = "BYTES", default_value_t = k6_runner::persistence::logfile::MAX_LOG_PART_BYTES)]
+    /// are kept); at least 4096.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = k6_runner::persistence::logfile::MAX_LOG_PART_BYTES,
+        value_parser = clap::value_parser!(u64).range(4096..)
+    )]
     step_log_max_bytes: u64,
     /// A Handlebars template for `k6_all.sh` (default: the core's).
     #[arg(long, value_name = "FILE")]
@@ -102,18 +110,12 @@ struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     demo_target: Option<SocketAddr>,
     /// Bearer tokens, one `name:role:secret` per line (role: viewer or
-    /// operator). Required to bind a non-loopback address.
-    #[arg(long, value_name = "FILE", conflicts_with = "tokens")]
+    /// operator). Required to bind a non-loopback address. Instead of a
+    /// file, `K6_RUNNER_TOKENS=name:role:secret,...` in the environment
+    /// (there is no flag for the secrets themselves: a command line is
+    /// readable by every user of the machine).
+    #[arg(long, value_name = "FILE")]
     tokens_file: Option<PathBuf>,
-    /// Bearer tokens as `name:role:secret,...` (prefer the file: the
-    /// environment of a process is visible to its user).
-    #[arg(
-        long,
-        env = "K6_RUNNER_TOKENS",
-        hide_env_values = true,
-        value_name = "LIST"
-    )]
-    tokens: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -143,6 +145,7 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
                 tracing_subscriber::EnvFilter::new("info,warp=warn,hyper=warn")
@@ -161,10 +164,25 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes in one line. The library's errors already
+/// name their cause in their own message, so a cause whose text is already
+/// there is not repeated.
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 async fn dispatch(command: Command) -> Result<ExitCode> {
@@ -180,9 +198,14 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
-    let tokens = match (&args.tokens_file, &args.tokens) {
-        (Some(file), _) => Some(Tokens::from_file(file)?),
-        (None, Some(list)) => Some(Tokens::parse(list, "K6_RUNNER_TOKENS")?),
+    let from_env = std::env::var(TOKENS_ENV).ok();
+    let tokens = match (&args.tokens_file, from_env) {
+        (Some(_), Some(_)) => bail!(
+            "both --tokens-file and {TOKENS_ENV} are set; give the tokens one way, so that \
+             it is clear which apply"
+        ),
+        (Some(file), None) => Some(Tokens::from_file(file)?),
+        (None, Some(list)) => Some(Tokens::parse(&list, TOKENS_ENV)?),
         (None, None) => None,
     };
     let auth = k6_runner::server::auth_for(args.bind, tokens)?;

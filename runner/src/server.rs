@@ -24,7 +24,7 @@ pub fn auth_for(
     addr: std::net::SocketAddr,
     tokens: Option<Tokens>,
 ) -> Result<Auth, UnprotectedBind> {
-    match tokens.filter(|t| !t.is_empty()) {
+    match tokens {
         Some(tokens) => Ok(Auth::Tokens(tokens)),
         None if is_loopback(&addr) => Ok(Auth::Open),
         None => Err(UnprotectedBind(addr)),
@@ -32,21 +32,70 @@ pub fn auth_for(
 }
 
 /// The standalone server's routes: the API mounted under `/api/k6`, the
-/// web UI at `/`.
+/// web UI at `/`; without tokens, only for requests addressed to a
+/// loopback name (see [`loopback_host_only`]).
 pub fn routes(
     service: Arc<Service>,
     auth: Auth,
 ) -> warp::filters::BoxedFilter<(warp::reply::Response,)> {
-    warp::path("api")
-        .and(warp::path("k6"))
-        .and(crate::api::routes(service, auth))
-        .or(crate::ui::routes())
-        .unify()
+    let host_guard = match auth {
+        Auth::Open => loopback_host_only().boxed(),
+        Auth::Tokens(_) | Auth::Host(_) => warp::any().boxed(),
+    };
+    host_guard
+        .and(
+            warp::path("api")
+                .and(warp::path("k6"))
+                .and(crate::api::routes(service, auth))
+                .or(crate::ui::routes())
+                .unify(),
+        )
         .recover(not_found)
         .unify()
         .with(warp::log::custom(log_request))
         .map(warp::Reply::into_response)
         .boxed()
+}
+
+/// Refuses (403) a request whose `Host` is not a loopback name. Without
+/// tokens the runner trusts whoever reaches it on loopback, and a web page
+/// from any site can make a browser reach it there: by resolving the page's
+/// own name to 127.0.0.1 (DNS rebinding) it becomes same-origin and could
+/// read and drive the API. Such requests still carry that foreign name in
+/// `Host`. Clients that send no `Host` (HTTP/1.0) are not browsers.
+fn loopback_host_only() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("host")
+        .and_then(|host: Option<String>| async move {
+            match host {
+                Some(host) if !is_loopback_host(&host) => {
+                    Err(warp::reject::custom(crate::api::error::ApiError::new(
+                        warp::http::StatusCode::FORBIDDEN,
+                        format!(
+                            "this runner has no tokens, so it answers only requests addressed to \
+                             this machine by a loopback name (localhost, 127.0.0.1, [::1]); \
+                             Host {host:?} is refused"
+                        ),
+                    )))
+                }
+                _ => Ok(()),
+            }
+        })
+        .untuple_one()
+}
+
+/// `localhost`, a `*.localhost` name or a loopback address, with or without
+/// a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The standalone server's last word on a request no route took: a JSON
@@ -56,6 +105,9 @@ async fn not_found(
     rejection: warp::Rejection,
 ) -> Result<warp::reply::Response, std::convert::Infallible> {
     use warp::Reply;
+    if let Some(refused) = rejection.find::<crate::api::error::ApiError>() {
+        return Ok(refused.clone().into_response());
+    }
     let error = if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         crate::api::error::ApiError::new(
             warp::http::StatusCode::METHOD_NOT_ALLOWED,
@@ -99,4 +151,38 @@ pub async fn serve(
         .run()
         .await;
     let _ = stopped_rx.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_names_pass_and_every_other_host_is_refused() {
+        for host in [
+            "127.0.0.1:8080",
+            "127.0.0.1",
+            "127.8.9.10:1",
+            "localhost:8080",
+            "LOCALHOST",
+            "localhost.:8080",
+            "app.localhost:8080",
+            "[::1]:8080",
+            "[::1]",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "127.0.0.1.evil.example:8080",
+            "localhost.evil.example",
+            "10.0.0.1:8080",
+            "[::2]:8080",
+            "0.0.0.0:8080",
+            "",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 }

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, broadcast, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::allowlist::{ScriptDirError, ScriptDirs};
 use crate::audit::{AuditEntry, AuditLog};
-use crate::contract::{CatalogueEntry, Config, PlanContext, Policy, StopCause};
+use crate::contract::{CatalogueEntry, Config, Plan, PlanContext, Policy, RenderError, StopCause};
 use crate::hub::{Event, Hub};
 use crate::k6::{self, K6Binary, K6Error};
 use crate::model::{
@@ -109,6 +109,14 @@ pub enum ServiceError {
         /// Why.
         source: std::io::Error,
     },
+    /// The template is not valid Handlebars.
+    #[error("the k6_all.sh template {path} is not valid Handlebars: {message}")]
+    TemplateSyntax {
+        /// The file.
+        path: PathBuf,
+        /// The core's reason.
+        message: String,
+    },
 }
 
 /// Why a control action was refused or failed.
@@ -165,7 +173,10 @@ struct CurrentConfig {
 struct ActiveRun {
     id: String,
     stop: watch::Sender<Option<StopCause>>,
-    task: JoinHandle<()>,
+    /// The supervisor's task; `None` while the start is being prepared (a
+    /// stop request then waits in `stop`, and the supervisor, once
+    /// started, honours it before spawning anything).
+    task: Option<JoinHandle<()>>,
 }
 
 /// The k6 control plane. Cheap to share as `Arc<Service>`.
@@ -220,6 +231,9 @@ impl Service {
                 None => None,
             };
         let core = SharedCore::new(sandbox);
+        if let (Some(path), Some(text)) = (&config.template, &template) {
+            check_template(&core, path, text).await?;
+        }
         let mut policy = match config.policy.clone() {
             Some(policy) => policy,
             None => {
@@ -271,6 +285,7 @@ impl Service {
             audit,
         });
         service.recover_interrupted_run();
+        service.show_last_run();
         service.load_config().await?;
         Ok(service)
     }
@@ -324,10 +339,11 @@ impl Service {
     /// Replaces the config with the defaults for the current catalogue.
     pub async fn reset_config(&self) -> Result<String, ControlError> {
         let catalogue = self.catalogue().await?;
+        let policy = self.policy.clone();
         let config = self
             .core
             .call("config.default-config", move |c| {
-                c.default_config(&catalogue)
+                c.default_config(&catalogue, &policy)
             })
             .await?;
         self.store_config(config).await
@@ -409,26 +425,66 @@ impl Service {
             .await?;
         match rendered {
             Ok(Ok(script)) => Ok(script),
-            Ok(Err(error)) => Err(ControlError::Internal(format!(
-                "cannot render k6_all.sh: {error:?}"
-            ))),
+            Ok(Err(RenderError::TemplateSyntax(reason) | RenderError::TemplateRender(reason))) => {
+                Err(ControlError::Internal(format!(
+                    "cannot render k6_all.sh with the operator's template: {reason}"
+                )))
+            }
             Err(errors) => Err(invalid("the current config cannot be planned", errors)),
         }
     }
 
     /// Starts a suite run with the current config. Refused with
     /// [`ControlError::AlreadyRunning`] while one runs; nothing is spawned
-    /// when the config cannot be planned or k6 is missing.
+    /// when the config cannot be planned or k6 is missing. The run can be
+    /// stopped from the moment it is accepted, even before its first step.
     pub async fn start_run(&self) -> Result<StartedRun, ControlError> {
         let permit = self.run_slot.clone().try_acquire_owned().map_err(|_| {
             ControlError::AlreadyRunning {
                 run_id: self.hub.status().run_id.unwrap_or_default(),
             }
         })?;
+        let id = self.new_run_id();
+        let (stop, stop_rx) = watch::channel(None);
+        *self.active.lock().unwrap_or_else(PoisonError::into_inner) = Some(ActiveRun {
+            id: id.clone(),
+            stop,
+            task: None,
+        });
+        match self.launch(id.clone(), permit, stop_rx).await {
+            Ok((started, task)) => {
+                let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(run) = active.as_mut().filter(|run| run.id == id) {
+                    run.task = Some(task);
+                }
+                tracing::info!(run = %started.run_id, scripts = ?started.scripts, "suite run started");
+                Ok(started)
+            }
+            Err(error) => {
+                let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+                if active.as_ref().is_some_and(|run| run.id == id) {
+                    *active = None;
+                }
+                drop(active);
+                self.hub.update_status(|s| {
+                    s.last_error = Some(format!("start refused: {}", refusal(&error)))
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// Plans run `id`, records it and hands it to a supervisor task, which
+    /// keeps `permit` until the run is over.
+    async fn launch(
+        &self,
+        id: String,
+        permit: OwnedSemaphorePermit,
+        stop_rx: watch::Receiver<Option<StopCause>>,
+    ) -> Result<(StartedRun, JoinHandle<()>), ControlError> {
         let k6 = self.usable_k6().await?;
         let catalogue = self.catalogue().await?;
         let (config, config_json) = self.config();
-        let id = self.new_run_id();
         let run_dir = self.data.run_dir(&id);
         let ports = free_ports(config.enabled_scripts.len()).map_err(|e| {
             ControlError::Internal(format!("cannot find free ports for k6's API: {e}"))
@@ -460,9 +516,14 @@ impl Service {
             scripts: plan.steps.iter().map(|s| s.script.clone()).collect(),
             expected_seconds: plan.expected_seconds,
         };
+        let stopping = stop_rx.borrow().is_some();
         self.hub.update_status(|s| {
             s.is_running = true;
-            s.state = RunState::Running;
+            s.state = if stopping {
+                RunState::Stopping
+            } else {
+                RunState::Running
+            };
             s.run_id = Some(id.clone());
             s.start_time = Some(record.started_at.clone());
             s.current_script = None;
@@ -489,7 +550,6 @@ impl Service {
             stop_grace: self.stop_grace,
             step_log_max_bytes: self.step_log_max_bytes,
         };
-        let (stop, stop_rx) = watch::channel(None);
         let run = SuiteRun {
             record,
             plan,
@@ -500,10 +560,7 @@ impl Service {
             supervisor.run(run, stop_rx).await;
             drop(permit);
         });
-        *self.active.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(ActiveRun { id, stop, task });
-        tracing::info!(run = %started.run_id, scripts = ?started.scripts, "suite run started");
-        Ok(started)
+        Ok((started, task))
     }
 
     fn record_new_run(&self, record: &RunRecord) -> Result<(), PersistError> {
@@ -516,7 +573,9 @@ impl Service {
     /// one was running.
     pub fn stop_run(&self, cause: StopCause) -> Option<String> {
         let active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
-        let run = active.as_ref().filter(|run| !run.task.is_finished())?;
+        let run = active
+            .as_ref()
+            .filter(|run| run.task.as_ref().is_none_or(|task| !task.is_finished()))?;
         if run.stop.borrow().is_none() {
             let _ = run.stop.send(Some(cause));
             self.hub.update_status(|s| s.state = RunState::Stopping);
@@ -534,7 +593,7 @@ impl Service {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
-            .map(|run| run.task);
+            .and_then(|run| run.task);
         if let Some(task) = task {
             let _ = task.await;
         }
@@ -570,7 +629,7 @@ impl Service {
     /// Recent log lines (see [`Hub::logs`]).
     pub fn logs(
         &self,
-        since: u64,
+        since: Option<u64>,
         limit: usize,
         levels: &[String],
         run_id: Option<&str>,
@@ -638,10 +697,11 @@ impl Service {
                 }
             }
         }
+        let policy = self.policy.clone();
         let config = self
             .core
             .call("config.default-config", move |c| {
-                c.default_config(&catalogue)
+                c.default_config(&catalogue, &policy)
             })
             .await?;
         self.adopt_config(config, false).await.map(drop)
@@ -672,14 +732,16 @@ impl Service {
                 return;
             }
         };
-        let killed = process::kill_marked_processes(&id);
+        let killed = process::kill_marked_processes(&self.data.run_marker(&id));
         let reason = format!(
             "the runner stopped unexpectedly during this run; {} leftover process(es) killed at the next start",
             killed.len()
         );
         tracing::warn!(run = %id, ?killed, "recovering an interrupted run");
+        let mut started_at = None;
         match self.data.read_run(&id) {
             Ok(mut record) => {
+                started_at = Some(record.started_at.clone());
                 record.state = RunRecordState::Interrupted;
                 record.ended_at = Some(now_rfc3339());
                 record.reason = Some(reason.clone());
@@ -689,7 +751,11 @@ impl Service {
                             step.state = StepState::Interrupted;
                             step.reason = Some("the runner died while this step ran".into());
                         }
-                        StepState::Pending => step.state = StepState::Skipped,
+                        StepState::Pending => {
+                            step.state = StepState::Skipped;
+                            step.reason =
+                                Some("not started: the runner died before this step".into());
+                        }
                         _ => {}
                     }
                 }
@@ -706,7 +772,43 @@ impl Service {
         }
         self.hub.update_status(|s| {
             s.run_id = Some(id.clone());
+            s.start_time = started_at;
             s.last_error = Some(format!("run {id} was interrupted: {reason}"));
+        });
+    }
+
+    /// After a restart, the status names the last run and its outcomes, as
+    /// it did before (`/results` has the whole record).
+    fn show_last_run(&self) {
+        let record = match self.data.last_run_id() {
+            Ok(Some(id)) => self.data.read_run(&id),
+            Ok(None) => return,
+            Err(error) => Err(error),
+        };
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the last run's record");
+                return;
+            }
+        };
+        let scripts = |wanted: &[StepState]| -> Vec<String> {
+            record
+                .steps
+                .iter()
+                .filter(|step| wanted.contains(&step.state))
+                .map(|step| step.script.clone())
+                .collect()
+        };
+        let completed = scripts(&[StepState::Completed]);
+        let stopped = scripts(&[StepState::Stopped]);
+        let failed = scripts(&[StepState::Failed, StepState::Interrupted]);
+        self.hub.update_status(|s| {
+            s.run_id = Some(record.id.clone());
+            s.start_time = Some(record.started_at.clone());
+            s.completed_scripts = completed;
+            s.failed_scripts = failed;
+            s.stopped_scripts = stopped;
         });
     }
 
@@ -728,6 +830,48 @@ impl Service {
     }
 }
 
+/// Refuses a template the core cannot compile, at startup rather than at
+/// every `GET /script`. (Whether it renders a given plan, strict mode
+/// decides per plan.)
+async fn check_template(core: &SharedCore, path: &Path, text: &str) -> Result<(), ServiceError> {
+    let text = text.to_owned();
+    let empty = Plan {
+        config: Config {
+            global_user_count: 1,
+            test_duration_seconds: 1,
+            ramp_up_seconds: 0,
+            max_duration_seconds: 1,
+            enabled_scripts: Vec::new(),
+            interval_seconds: 0,
+        },
+        steps: Vec::new(),
+        interval_seconds: 0,
+        expected_seconds: 0,
+    };
+    match core
+        .call("plan.render", move |c| c.render(&empty, Some(&text)))
+        .await?
+    {
+        Err(RenderError::TemplateSyntax(message)) => Err(ServiceError::TemplateSyntax {
+            path: path.to_path_buf(),
+            message,
+        }),
+        Ok(_) | Err(RenderError::TemplateRender(_)) => Ok(()),
+    }
+}
+
+/// A refused start in one line for `lastError`: the reason and, for an
+/// invalid config, each field's problem.
+fn refusal(error: &ControlError) -> String {
+    match error {
+        ControlError::Invalid { message, fields } => {
+            let details: Vec<String> = fields.iter().map(|field| field.message.clone()).collect();
+            format!("{message}: {}", details.join("; "))
+        }
+        other => other.to_string(),
+    }
+}
+
 fn invalid(message: &str, errors: Vec<crate::contract::FieldError>) -> ControlError {
     ControlError::Invalid {
         message: message.to_owned(),
@@ -735,14 +879,76 @@ fn invalid(message: &str, errors: Vec<crate::contract::FieldError>) -> ControlEr
     }
 }
 
-/// `count` free ports on 127.0.0.1, all held until every one is found so
-/// that they differ from each other.
+/// `count` distinct free ports on 127.0.0.1 for k6's REST API, all held
+/// until every one is found. They are taken from just below the kernel's
+/// ephemeral range: a port is picked when the run starts, but a later step
+/// binds it perhaps hours later, and a port of the ephemeral range may by
+/// then be the local end of any outgoing connection (k6 would exit 106).
+/// Below that range, only another listener could take it.
 fn free_ports(count: usize) -> std::io::Result<Vec<u16>> {
-    let listeners = (0..count)
-        .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))
-        .collect::<std::io::Result<Vec<_>>>()?;
+    const WINDOW: u16 = 10_000;
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let floor = ephemeral_low.saturating_sub(WINDOW).max(1_024);
+    let span = u64::from(ephemeral_low.saturating_sub(floor).max(1));
+    // A random starting point, so that runners on one machine rarely try
+    // the same ports first.
+    let offset =
+        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8)
+            % span;
+    let mut listeners = Vec::with_capacity(count);
+    for step in 0..span {
+        if listeners.len() == count {
+            break;
+        }
+        let port = u16::try_from(u64::from(floor) + (offset + step) % span).unwrap_or(floor);
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            listeners.push(listener);
+        }
+    }
+    if listeners.len() < count {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            format!(
+                "only {} of {count} ports free in {floor}-{ephemeral_low}",
+                listeners.len()
+            ),
+        ));
+    }
     listeners
         .iter()
         .map(|l| l.local_addr().map(|a| a.port()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// k6's API ports are distinct, bindable, and outside the ephemeral
+    /// range that outgoing connections take their local ports from.
+    #[test]
+    fn api_ports_are_distinct_free_and_below_the_ephemeral_range() {
+        let ports = free_ports(20).unwrap();
+        let mut distinct = ports.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 20, "{ports:?}");
+        let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            ports.iter().all(|&port| port < low && port >= 1024),
+            "{ports:?}"
+        );
+        for port in ports {
+            std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        }
+    }
 }

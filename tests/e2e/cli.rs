@@ -106,6 +106,26 @@ async fn render_prints_a_k6_all_script() {
         "bash -n: {}",
         String::from_utf8_lossy(&check.stderr)
     );
+
+    // An operator's template that is not Handlebars is refused up front,
+    // naming the file, rather than failing every later render.
+    let template = world.dir.path().join("broken.sh.hbs");
+    std::fs::write(&template, "#!/bin/bash\n{{#each steps}}\n").unwrap();
+    let out = runner(&[
+        "render",
+        file.to_str().unwrap(),
+        "--scripts-dir",
+        world.scripts.to_str().unwrap(),
+        "--template",
+        template.to_str().unwrap(),
+    ])
+    .await;
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{errors}");
+    assert!(
+        errors.contains("broken.sh.hbs is not valid Handlebars"),
+        "{errors}"
+    );
 }
 
 /// A headless run prints the run record on stdout and exits 0 only if

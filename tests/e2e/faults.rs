@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::runner::{Options, Runner, World, config, processes_of, step};
+use crate::runner::{Options, Runner, World, config, step};
 
 /// Runs forever unless stopped, printing ~250 log lines per iteration.
 const CHATTY: &str = r#"
@@ -39,7 +39,7 @@ async fn k6_killed_from_outside_is_reported_and_the_next_run_works() {
             s["metrics"]["requests"].as_u64().unwrap_or(0) > 0
         })
         .await;
-    for pid in processes_of(&run_id) {
+    for pid in world.processes_of(&run_id) {
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGKILL,
@@ -97,7 +97,7 @@ async fn hung_k6_is_killed_after_the_grace_period() {
         "completed",
         "the suite went on"
     );
-    assert!(processes_of(&run_id).is_empty());
+    assert!(world.processes_of(&run_id).is_empty());
     let (_, logs) = runner
         .get(&format!("/logs?run={run_id}&level=warning"))
         .await;

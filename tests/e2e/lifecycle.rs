@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::runner::{Runner, World, config, processes_of, step};
+use crate::runner::{Runner, World, config, step};
 
 /// A saved config is still there after the runner restarts.
 #[tokio::test]
@@ -65,10 +65,10 @@ async fn runner_killed_mid_run_is_cleaned_up_at_the_next_start() {
 
     // bash dies with the runner; the k6 it started lives on until the next start.
     let until = Instant::now() + Duration::from_secs(5);
-    while processes_of(&run_id).len() > 1 && Instant::now() < until {
+    while world.processes_of(&run_id).len() > 1 && Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let orphans = processes_of(&run_id);
+    let orphans = world.processes_of(&run_id);
     assert!(
         !orphans.is_empty(),
         "k6 should have outlived the killed runner"
@@ -92,9 +92,9 @@ async fn runner_killed_mid_run_is_cleaned_up_at_the_next_start() {
         log.display()
     );
     assert!(
-        processes_of(&run_id).is_empty(),
+        world.processes_of(&run_id).is_empty(),
         "left behind: {:?}",
-        processes_of(&run_id)
+        world.processes_of(&run_id)
     );
     let (_, results) = runner.get("/results").await;
     assert_eq!(results["id"], run_id.as_str());
@@ -157,5 +157,57 @@ async fn corrupt_stored_config_is_reported_and_kept_aside() {
     assert!(
         !world.data.join("config.json").exists(),
         "nothing was written over it"
+    );
+}
+
+/// A second runner on a data directory in use is refused at startup, before
+/// it touches anything: the first runner's run goes on undisturbed (a
+/// second runner would otherwise take its k6 for a crashed runner's
+/// leftovers and kill it) and its config is not replaced.
+#[tokio::test]
+async fn a_second_runner_on_the_same_data_dir_is_refused() {
+    let world = World::new().await;
+    let runner = Runner::start(&world, &[]);
+    runner
+        .configure(&config(1, "4s", 30, &["pass.js"], 0))
+        .await;
+    let stored = std::fs::read(world.data.join("config.json")).unwrap();
+    let run_id = runner.start_run().await;
+    runner
+        .wait_status(Duration::from_secs(30), "k6 to run", |s| {
+            s["currentScript"] == "pass.js"
+        })
+        .await;
+
+    let other = std::fs::write(
+        world.dir.path().join("other.json"),
+        config(2, "2s", 30, &["pass.js"], 0).to_string(),
+    );
+    other.unwrap();
+    for args in [
+        vec!["serve", "--bind", "127.0.0.1:0"],
+        vec!["run", world.dir.path().join("other.json").to_str().unwrap()],
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_k6-runner"))
+            .args(&args)
+            .args(["--data-dir", world.data.to_str().unwrap()])
+            .args(["--scripts-dir", world.scripts.to_str().unwrap()])
+            .args(["--k6", crate::support::k6().to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("in use by another k6-runner"),
+            "{args:?}: {stderr}"
+        );
+    }
+
+    let results = runner.wait_for_results().await;
+    assert_eq!(results["id"], run_id.as_str());
+    assert_eq!(step(&results, "pass.js")["state"], "completed", "{results}");
+    assert_eq!(
+        std::fs::read(world.data.join("config.json")).unwrap(),
+        stored
     );
 }

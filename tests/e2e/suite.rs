@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::runner::{Runner, World, config, processes_of, step};
+use crate::runner::{Runner, World, config, step};
 
 /// An operator runs two passing scripts with an interval between them and
 /// reads real numbers for both in the results.
@@ -139,9 +139,9 @@ async fn operator_stop_mid_run_keeps_the_summary_and_leaves_no_process() {
     assert!(stopped["summary"]["requests"].as_u64().unwrap() > 0);
     assert_eq!(step(&results, "pass.js")["state"], "skipped");
     assert!(
-        processes_of(&run_id).is_empty(),
+        world.processes_of(&run_id).is_empty(),
         "processes left: {:?}",
-        processes_of(&run_id)
+        world.processes_of(&run_id)
     );
     let (again, body) = runner.post("/stop").await;
     assert_eq!(
@@ -181,7 +181,7 @@ async fn script_past_max_duration_is_stopped_and_reported_failed() {
     let world = World::new().await;
     let runner = Runner::start(&world, &[]);
     runner
-        .configure(&config(1, "2s", 4, &["stuck.js"], 0))
+        .configure(&config(1, "2s", 7, &["stuck.js"], 0))
         .await;
     let run_id = runner.start_run().await;
     let results = runner.wait_for_results().await;
@@ -193,5 +193,39 @@ async fn script_past_max_duration_is_stopped_and_reported_failed() {
         "{stuck}"
     );
     assert_eq!(results["state"], "finished");
-    assert!(processes_of(&run_id).is_empty());
+    assert!(world.processes_of(&run_id).is_empty());
+}
+
+/// A process that leaves its step's process group (`setsid`, a daemonising
+/// wrapper) is not reached by the group's signal, but it carries the run's
+/// marker: it is killed when its step ends, and the run leaves nothing.
+#[tokio::test]
+async fn a_process_that_leaves_its_group_does_not_outlive_its_step() {
+    let world = World::new().await;
+    world.script(
+        "legacy/escaper.sh",
+        "#!/usr/bin/env bash\nsetsid sleep 120 >/dev/null 2>&1 </dev/null &\nsleep 1\necho started a daemon\n",
+    );
+    let runner = Runner::start(&world, &[]);
+    runner
+        .configure(&config(1, "2s", 30, &["legacy/escaper.sh"], 0))
+        .await;
+    let run_id = runner.start_run().await;
+    let results = runner.wait_for_results().await;
+    assert_eq!(
+        step(&results, "legacy/escaper.sh")["state"],
+        "completed",
+        "{results}"
+    );
+    assert!(
+        world.processes_of(&run_id).is_empty(),
+        "left behind: {:?}",
+        world.processes_of(&run_id)
+    );
+    let (_, logs) = runner.get("/logs?level=warning").await;
+    assert!(
+        logs.to_string()
+            .contains("had left the step's process group"),
+        "{logs}"
+    );
 }

@@ -47,7 +47,8 @@ async fn websocket_client_sees_a_run_start_report_metrics_and_end() {
     assert!(points.iter().all(|p| p["runId"] == run_id.as_str()));
 }
 
-/// A stored config is pushed to every client, whoever saved it.
+/// A client gets the stored config when it connects (after the status),
+/// and every config stored later, whoever saved it.
 #[tokio::test]
 async fn websocket_client_sees_a_config_saved_by_another_client() {
     let world = World::new().await;
@@ -57,6 +58,10 @@ async fn websocket_client_sees_a_config_saved_by_another_client() {
             .await
             .unwrap();
     assert_eq!(next_ws_json(&mut socket).await["type"], "status");
+    let snapshot = next_ws_json(&mut socket).await;
+    assert_eq!(snapshot["type"], "config", "{snapshot}");
+    let (_, current) = runner.get("/config").await;
+    assert_eq!(snapshot["data"], current);
 
     runner
         .configure(&config(3, "20s", 60, &["pass.js"], 4))

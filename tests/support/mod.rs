@@ -67,6 +67,13 @@ impl World {
         world
     }
 
+    /// Processes still carrying the marker of run `run_id` of this world's
+    /// data directory.
+    pub fn processes_of(&self, run_id: &str) -> Vec<i32> {
+        let marker = k6_runner::persistence::DataDir::run_marker_of(&self.data, run_id).unwrap();
+        k6_runner::supervisor::process::marked_processes(|value| value == marker.as_str())
+    }
+
     /// Writes a script (its `TARGET` placeholder becomes the target's URL).
     pub fn script(&self, name: &str, body: &str) {
         let path = self.scripts.join(name);
@@ -304,11 +311,6 @@ pub fn terminate(child: &mut std::process::Child) -> Option<std::process::ExitSt
     let _ = child.kill();
     let _ = child.wait();
     None
-}
-
-/// Processes still carrying run `run_id`'s marker.
-pub fn processes_of(run_id: &str) -> Vec<i32> {
-    k6_runner::supervisor::process::marked_processes(run_id)
 }
 
 /// A step of a run record by script name.

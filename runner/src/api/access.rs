@@ -49,7 +49,9 @@ pub(super) struct Needs {
     pub query_token: bool,
 }
 
-/// The caller's identity, required to hold `needs.role`.
+/// The caller's identity, required to hold `needs.role`; for control
+/// routes and the WebSocket, also a same-origin request (see
+/// [`cross_origin`]).
 pub(super) fn require(
     service: Arc<Service>,
     auth: &Auth,
@@ -64,7 +66,26 @@ pub(super) fn require(
         Auth::Open => warp::any()
             .map(|| Ok(Identity::new("anonymous", Role::Operator)))
             .boxed(),
-        Auth::Host(filter) => filter.clone().map(Ok).boxed(),
+        Auth::Host(filter) => {
+            // The host's filter refuses in its own words; a refused control
+            // attempt is still audited here, as with the runner's tokens.
+            let service = service.clone();
+            filter
+                .clone()
+                .map(Ok)
+                .or_else(move |rejection: Rejection| {
+                    if let Some(action) = action {
+                        service.audit(AuditEntry::new(
+                            "unknown",
+                            action,
+                            "refused",
+                            Some("refused by the host's auth".to_owned()),
+                        ));
+                    }
+                    async move { Err::<(Result<Identity, ApiError>,), _>(rejection) }
+                })
+                .boxed()
+        }
         Auth::Tokens(tokens) => {
             let tokens = tokens.clone();
             let query = warp::query::<HashMap<String, String>>()
@@ -75,7 +96,7 @@ pub(super) fn require(
                 .map(
                     move |header: Option<String>, query: HashMap<String, String>| {
                         let presented = match &header {
-                            Some(value) => value.strip_prefix("Bearer ").map(str::trim),
+                            Some(value) => bearer(value)?,
                             None if query_token => query.get("access_token").map(String::as_str),
                             None => None,
                         };
@@ -92,32 +113,139 @@ pub(super) fn require(
                 .boxed()
         }
     };
-    who.and_then(move |who: Result<Identity, ApiError>| {
-        let service = service.clone();
-        async move {
-            let refusal = match who {
-                Ok(identity) if identity.may(needed) => return Ok::<_, Rejection>(identity),
-                Ok(identity) => {
-                    let message = format!(
-                        "{} is a {}; this needs the {} role",
-                        identity.name,
-                        identity.role.name(),
-                        needed.name()
-                    );
-                    (identity.name, ApiError::new(StatusCode::FORBIDDEN, message))
+    // Only what a foreign page could make a browser do matters here: send
+    // a control request or open the WebSocket. Plain reads are safe, as the
+    // browser does not let that page see the answer.
+    let checks_origin = action.is_some() || query_token;
+    let origin = warp::header::optional::<String>("origin")
+        .and(warp::header::optional::<String>("host"))
+        .map(move |origin: Option<String>, host: Option<String>| {
+            checks_origin
+                .then(|| cross_origin(origin.as_deref(), host.as_deref()))
+                .flatten()
+        });
+    who.and(origin)
+        .and_then(
+            move |who: Result<Identity, ApiError>, foreign: Option<String>| {
+                let service = service.clone();
+                async move {
+                    let refusal = match who {
+                        Ok(identity) if identity.may(needed) && foreign.is_none() => {
+                            return Ok::<_, Rejection>(identity);
+                        }
+                        Ok(identity) if identity.may(needed) => {
+                            let message = foreign.unwrap_or_default();
+                            (identity.name, ApiError::new(StatusCode::FORBIDDEN, message))
+                        }
+                        Ok(identity) => {
+                            let message = format!(
+                                "{} is a {}; this needs the {} role",
+                                identity.name,
+                                identity.role.name(),
+                                needed.name()
+                            );
+                            (identity.name, ApiError::new(StatusCode::FORBIDDEN, message))
+                        }
+                        Err(error) => ("unknown".to_owned(), error),
+                    };
+                    if let Some(action) = action {
+                        service.audit(AuditEntry::new(
+                            &refusal.0,
+                            action,
+                            "refused",
+                            Some(refusal.1.body.error.clone()),
+                        ));
+                    }
+                    Err(warp::reject::custom(refusal.1))
                 }
-                Err(error) => ("unknown".to_owned(), error),
-            };
-            if let Some(action) = action {
-                service.audit(AuditEntry::new(
-                    &refusal.0,
-                    action,
-                    "refused",
-                    Some(refusal.1.body.error.clone()),
-                ));
-            }
-            Err(warp::reject::custom(refusal.1))
-        }
+            },
+        )
+        .boxed()
+}
+
+/// The secret of an `Authorization` header's `Bearer` credentials (the
+/// scheme is case-insensitive, RFC 9110 §11.1), or why there is none.
+fn bearer(header: &str) -> Result<Option<&str>, ApiError> {
+    let (scheme, credentials) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        // A scheme is a short word; anything else may be a bare secret,
+        // which is not echoed.
+        let named = if scheme.len() <= 20 && scheme.bytes().all(|b| b.is_ascii_alphabetic()) {
+            format!("the {scheme} scheme")
+        } else {
+            "no scheme".to_owned()
+        };
+        return Err(ApiError::unauthorized(format!(
+            "this API takes only bearer tokens: Authorization: Bearer <token> (got {named})"
+        )));
+    }
+    let secret = credentials.trim();
+    Ok((!secret.is_empty()).then_some(secret))
+}
+
+/// Why a request is refused as coming from another site's page, if it is.
+/// Browsers send `Origin` with every request a page makes to another origin
+/// (and with same-origin writes); a page on another origin must not drive
+/// the runner through a browser that can reach it, least of all when no
+/// tokens are needed (cross-site request forgery, WebSocket hijacking).
+/// Clients that are not browsers send no `Origin` and are not affected.
+pub fn cross_origin(origin: Option<&str>, host: Option<&str>) -> Option<String> {
+    let origin = origin?;
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    let same = matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h.trim()));
+    (!same).then(|| {
+        format!(
+            "cross-origin request refused: a page from {origin} may not control this runner (it is {})",
+            host.unwrap_or("addressed without a Host header")
+        )
     })
-    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_other_schemes_are_named() {
+        assert_eq!(bearer("Bearer abc").unwrap(), Some("abc"));
+        assert_eq!(bearer("bearer  abc ").unwrap(), Some("abc"));
+        assert_eq!(bearer("BEARER abc").unwrap(), Some("abc"));
+        assert_eq!(bearer("Bearer").unwrap(), None);
+        let basic = bearer("Basic YWxpY2U6c2VjcmV0").unwrap_err();
+        assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            basic.body.error.contains("Basic scheme"),
+            "{}",
+            basic.body.error
+        );
+        let bare = bearer("0123456789abcdef0123456789abcdef").unwrap_err();
+        assert!(
+            !bare.body.error.contains("0123456789abcdef"),
+            "a bare secret is not echoed"
+        );
+    }
+
+    #[test]
+    fn only_a_page_of_this_origin_passes() {
+        let host = Some("127.0.0.1:8080");
+        assert_eq!(cross_origin(None, host), None, "not a browser");
+        assert_eq!(cross_origin(Some("http://127.0.0.1:8080"), host), None);
+        assert_eq!(
+            cross_origin(Some("https://LOCALHOST:8443"), Some("localhost:8443")),
+            None
+        );
+        for foreign in [
+            "http://127.0.0.1:8081",
+            "http://evil.example",
+            "http://127.0.0.1:8080.evil.example",
+            "null",
+            "file://",
+        ] {
+            let refusal = cross_origin(Some(foreign), host).expect(foreign);
+            assert!(refusal.contains(foreign), "{refusal}");
+        }
+        assert!(cross_origin(Some("http://127.0.0.1:8080"), None).is_some());
+    }
 }

@@ -134,6 +134,15 @@ impl Reply for ApiError {
 /// the API's error shape. A plain "not found" is passed on untouched, so
 /// that a host mounting these routes can still match its own.
 pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
+    match request_error(&rejection) {
+        Some(error) => Ok(error.into_response()),
+        None => Err(rejection),
+    }
+}
+
+/// The API error a rejection raised while reading a request of ours stands
+/// for, or `None` for a plain "not found" (the request is not ours).
+pub fn request_error(rejection: &Rejection) -> Option<ApiError> {
     let (status, message) = if let Some(e) = rejection.find::<warp::reject::PayloadTooLarge>() {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -151,7 +160,7 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
     } else if let Some(e) = rejection.find::<warp::reject::InvalidHeader>() {
         (StatusCode::BAD_REQUEST, e.to_string())
     } else if let Some(e) = rejection.find::<ApiError>() {
-        return Ok(e.clone().into_response());
+        return Some(e.clone());
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some()
         && !rejection.is_not_found()
     {
@@ -160,9 +169,9 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
             "method not allowed on this path".to_owned(),
         )
     } else {
-        return Err(rejection);
+        return None;
     };
-    Ok(ApiError::new(status, message).into_response())
+    Some(ApiError::new(status, message))
 }
 
 impl warp::reject::Reject for ApiError {}

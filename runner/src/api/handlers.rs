@@ -70,11 +70,11 @@ pub async fn get_config(_who: Identity, service: Arc<Service>) -> Result<Respons
 pub async fn put_config(
     who: Identity,
     service: Arc<Service>,
-    body: Bytes,
+    body: Result<Bytes, ApiError>,
 ) -> Result<Response, Infallible> {
     let before = service.config().1;
     let result = async {
-        let text = String::from_utf8(body.to_vec()).map_err(|e| {
+        let text = String::from_utf8(body?.to_vec()).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 format!("the body is not UTF-8 text: {e}"),
@@ -138,9 +138,10 @@ pub async fn status(_who: Identity, service: Arc<Service>) -> Result<Response, I
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
-    /// Only lines after this sequence number.
+    /// Only lines after this sequence number, the oldest first; without
+    /// it, the newest lines.
     pub since: Option<u64>,
-    /// At most this many (newest) lines.
+    /// At most this many lines.
     pub limit: Option<usize>,
     /// Only these levels, comma-separated (`warning,error`).
     pub level: Option<String>,
@@ -175,9 +176,10 @@ pub async fn logs(
         )));
     }
     let limit = query.limit.unwrap_or(DEFAULT_LOG_LIMIT).min(MAX_LOG_LIMIT);
-    let since = query.since.unwrap_or(0);
-    let lines = service.logs(since, limit, &levels, query.run.as_deref());
-    let next = lines.last().map_or(since, |line| line.seq);
+    let lines = service.logs(query.since, limit, &levels, query.run.as_deref());
+    let next = lines
+        .last()
+        .map_or(query.since.unwrap_or(0), |line| line.seq);
     Ok(reply::json(&serde_json::json!({"lines": lines, "next": next})).into_response())
 }
 

@@ -1,6 +1,7 @@
-//! `GET /ws`: a WebSocket that first sends the current status, then every
-//! status change, metrics reading and log line as JSON
-//! (`{"type": "status"|"metrics"|"log", "data": {...}}`).
+//! `GET /ws`: a WebSocket that first sends the current status and the
+//! stored config, then every status change, metrics reading, log line and
+//! stored config as JSON
+//! (`{"type": "status"|"metrics"|"log"|"config", "data": {...}}`).
 
 use std::sync::Arc;
 
@@ -14,12 +15,15 @@ use crate::service::Service;
 /// Serves one client until it goes away or the service's events end.
 pub async fn serve_client(socket: WebSocket, service: Arc<Service>) {
     let (mut sink, mut incoming) = socket.split();
+    // Subscribed first, then the snapshot: whatever changes after it
+    // arrives as an event, so a client that connects while a config is
+    // being saved cannot miss it.
     let mut events = service.subscribe();
-    if send(&mut sink, &Event::Status(service.status()))
-        .await
-        .is_err()
-    {
-        return;
+    let config = serde_json::from_str(&service.config().1).unwrap_or_default();
+    for snapshot in [Event::Status(service.status()), Event::Config(config)] {
+        if send(&mut sink, &snapshot).await.is_err() {
+            return;
+        }
     }
     loop {
         tokio::select! {

@@ -1,8 +1,12 @@
-//! A step's log file, rotated by size so that a long or chatty run cannot
-//! fill the disk: `NN-script.log`, then `.log.1` … `.log.N` for older parts.
+//! An append-only log file rotated by size, so that a long or chatty run
+//! (or a flood of refused requests in the audit log) cannot fill the disk:
+//! `NN-script.log`, then `.log.1` … `.log.N` for older parts. Files are
+//! private to the runner's user (mode 0600): a script's output or the audit
+//! trail is nobody else's business.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Size at which the current log part is rotated.
@@ -22,7 +26,11 @@ pub struct RotatingLog {
 impl RotatingLog {
     /// Opens `path` rotating at `max_bytes` and keeping `keep` old parts.
     pub fn with_limits(path: &Path, max_bytes: u64, keep: u32) -> std::io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
         let written = file.metadata()?.len();
         Ok(Self {
             path: path.to_path_buf(),
@@ -49,9 +57,20 @@ impl RotatingLog {
         self.file.flush()
     }
 
+    /// Pushes buffered lines to the file and the file to the disk.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.file.flush()?;
+        self.file.get_ref().sync_data()
+    }
+
+    /// Older part `n` (1 is the newest of them).
+    pub fn part_path(path: &Path, n: u32) -> PathBuf {
+        PathBuf::from(format!("{}.{n}", path.display()))
+    }
+
     fn rotate(&mut self) -> std::io::Result<()> {
         self.file.flush()?;
-        let part = |n: u32| PathBuf::from(format!("{}.{n}", self.path.display()));
+        let part = |n: u32| Self::part_path(&self.path, n);
         let _ = std::fs::remove_file(part(self.keep));
         for n in (1..self.keep).rev() {
             let _ = std::fs::rename(part(n), part(n + 1));
@@ -63,6 +82,7 @@ impl RotatingLog {
             .create(true)
             .write(true)
             .truncate(true)
+            .mode(0o600)
             .open(&self.path)?;
         self.file = BufWriter::new(file);
         self.written = 0;

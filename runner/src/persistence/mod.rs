@@ -4,6 +4,7 @@
 //! overwritten.
 //!
 //! ```text
+//! <data-dir>/lock               held (flock) by the runner using the directory
 //! <data-dir>/config.json        the current config (canonical JSON)
 //! <data-dir>/active-run         id of the run in progress, while one runs
 //! <data-dir>/runs/<id>/run.json the run record
@@ -14,8 +15,13 @@
 
 pub mod logfile;
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
 
 use crate::model::RunRecord;
 
@@ -31,6 +37,15 @@ pub enum PersistError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// Another runner holds the directory's lock.
+    #[error(
+        "the data directory {path} is in use by another k6-runner (it holds {path}/lock); \
+         give each runner its own --data-dir"
+    )]
+    InUse {
+        /// The data directory.
+        path: PathBuf,
     },
     /// A stored document is not what it should be.
     #[error("{path} is corrupt: {reason}")]
@@ -60,22 +75,73 @@ fn io<'a>(
     }
 }
 
-/// The runner's data directory.
+/// A data directory's instance: a short digest of its canonical path.
+fn instance_of(root: &Path) -> String {
+    hex::encode(&Sha256::digest(root.as_os_str().as_encoded_bytes())[..6])
+}
+
+/// The runner's data directory, locked for as long as any clone of it
+/// lives.
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    /// The open `lock` file whose exclusive `flock` keeps a second runner
+    /// out: two runners on one directory would each take the other's
+    /// running processes for a crashed runner's leftovers and kill them, and
+    /// overwrite each other's config. The kernel drops the lock when the
+    /// process dies, however it dies.
+    _lock: Arc<File>,
+    /// Tells this directory's runs apart from other runners' in process
+    /// markers (see [`DataDir::run_marker`]).
+    instance: String,
 }
 
 impl DataDir {
-    /// Opens (creating if needed) the data directory and checks that it is
-    /// writable, so an unwritable directory fails at startup, not mid-run.
+    /// Opens (creating if needed) the data directory, takes its lock and
+    /// checks that it is writable, so a directory another runner uses or
+    /// one that cannot be written fails at startup, not mid-run.
     pub fn open(root: &Path) -> Result<Self, PersistError> {
         std::fs::create_dir_all(root.join("runs")).map_err(io("creating", root))?;
         let root = root.canonicalize().map_err(io("resolving", root))?;
+        let lock_path = root.join("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(io("opening", &lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Err(PersistError::InUse { path: root }),
+            Err(TryLockError::Error(source)) => {
+                return Err(io("locking", &lock_path)(source));
+            }
+        }
         let probe = root.join(".write-probe");
         std::fs::write(&probe, b"ok").map_err(io("writing to", &probe))?;
         std::fs::remove_file(&probe).map_err(io("removing", &probe))?;
-        Ok(Self { root })
+        let instance = instance_of(&root);
+        Ok(Self {
+            root,
+            _lock: Arc::new(lock),
+            instance,
+        })
+    }
+
+    /// The value of the environment marker every process of run `run_id`
+    /// carries: the run id and this directory's instance
+    /// (`20261125T133700Z@1a2b3c4d5e6f`). Run ids are unique only within
+    /// one data directory; the instance keeps a restarted runner from
+    /// taking another runner's processes for its own leftovers.
+    pub fn run_marker(&self, run_id: &str) -> String {
+        format!("{run_id}@{}", self.instance)
+    }
+
+    /// [`DataDir::run_marker`] of the data directory at `root`, without
+    /// opening it: for tools that watch a runner's processes from outside.
+    pub fn run_marker_of(root: &Path, run_id: &str) -> std::io::Result<String> {
+        Ok(format!("{run_id}@{}", instance_of(&root.canonicalize()?)))
     }
 
     /// The directory itself.
@@ -240,6 +306,39 @@ mod tests {
         let aside = data.set_config_aside().unwrap();
         assert_eq!(std::fs::read_to_string(aside).unwrap(), "{\"a\":1}");
         assert_eq!(data.read_config().unwrap(), None);
+    }
+
+    /// One runner per data directory: a second open is refused while the
+    /// first lives (any clone of it), and works once it is gone.
+    #[test]
+    fn a_second_open_of_a_directory_in_use_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DataDir::open(dir.path()).unwrap();
+        let clone = first.clone();
+        drop(first);
+        let refused = DataDir::open(dir.path()).unwrap_err();
+        assert!(matches!(refused, PersistError::InUse { .. }), "{refused}");
+        assert!(refused.to_string().contains("--data-dir"), "{refused}");
+        drop(clone);
+        DataDir::open(dir.path()).unwrap();
+    }
+
+    /// Run ids repeat across data directories; their process markers do not.
+    #[test]
+    fn run_markers_tell_data_directories_apart() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, b) = (
+            DataDir::open(a.path()).unwrap(),
+            DataDir::open(b.path()).unwrap(),
+        );
+        let id = "20261125T133700Z";
+        assert!(a.run_marker(id).starts_with("20261125T133700Z@"));
+        assert_ne!(a.run_marker(id), b.run_marker(id));
+        assert_eq!(a.run_marker(id), a.clone().run_marker(id));
+        assert_eq!(
+            DataDir::run_marker_of(a.root(), id).unwrap(),
+            a.run_marker(id)
+        );
     }
 
     #[test]

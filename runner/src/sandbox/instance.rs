@@ -84,11 +84,15 @@ impl CoreInstance {
     }
 
     /// `config.default-config`.
-    pub fn default_config(&mut self, catalogue: &[CatalogueEntry]) -> Result<Config, SandboxError> {
+    pub fn default_config(
+        &mut self,
+        catalogue: &[CatalogueEntry],
+        policy: &Policy,
+    ) -> Result<Config, SandboxError> {
         let size = catalogue_bytes(catalogue);
         self.call("config.default-config", size, |core, store| {
             core.vudatasim_k6_config()
-                .call_default_config(store, catalogue)
+                .call_default_config(store, catalogue, policy)
         })
     }
 

@@ -2,7 +2,7 @@
 //! environment, signalling the group, and finding processes a dead runner
 //! left behind.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -18,8 +18,10 @@ pub const INHERITED_ENV: &[&str] = &["HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "
 /// wrappers find k6 and the usual tools and nothing else.
 pub const SYSTEM_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
-/// Name of the variable that marks every process of a run with the run's
-/// id, so that a restarted runner can find what a crashed one left behind.
+/// Name of the variable that marks every process of a run (value: the
+/// data directory's `run_marker`, `<run id>@<instance>`), so that a
+/// restarted runner can find what a crashed one left behind, and a step's
+/// end can find what escaped its process group.
 pub const RUN_MARKER_ENV: &str = "K6_RUNNER_RUN";
 
 /// Everything needed to start one step's process.
@@ -41,7 +43,7 @@ pub fn step_env(
     k6_dir: Option<&Path>,
     pass_env: &[String],
     step_env: &[(String, String)],
-    run_id: &str,
+    run_marker: &str,
 ) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = INHERITED_ENV
         .iter()
@@ -56,7 +58,7 @@ pub fn step_env(
     };
     env.push(("PATH".into(), path));
     env.extend(step_env.iter().cloned());
-    env.push((RUN_MARKER_ENV.into(), run_id.to_owned()));
+    env.push((RUN_MARKER_ENV.into(), run_marker.to_owned()));
     env
 }
 
@@ -108,11 +110,10 @@ pub fn signal_group(pid: u32, signal: Signal) -> std::io::Result<bool> {
     }
 }
 
-/// Every live process that carries `run_id` in its [`RUN_MARKER_ENV`]
+/// Every live process whose [`RUN_MARKER_ENV`] value `wanted` accepts
 /// (only this user's processes can be read).
-pub fn marked_processes(run_id: &str) -> Vec<i32> {
-    let wanted: OsString = run_id.into();
-    let marker = OsString::from(RUN_MARKER_ENV);
+pub fn marked_processes(wanted: impl Fn(&OsStr) -> bool) -> Vec<i32> {
+    let name = OsString::from(RUN_MARKER_ENV);
     let Ok(processes) = procfs::process::all_processes() else {
         return Vec::new();
     };
@@ -122,21 +123,54 @@ pub fn marked_processes(run_id: &str) -> Vec<i32> {
             process
                 .environ()
                 .ok()
-                .and_then(|env| env.get(&marker).cloned())
-                .as_ref()
-                == Some(&wanted)
+                .and_then(|env| env.get(&name).map(|value| wanted(value)))
+                .unwrap_or(false)
         })
         .map(|process| process.pid)
         .collect()
 }
 
-/// Kills (SIGKILL) every process of run `run_id`: what a runner that died
-/// during that run left behind. Returns the pids killed.
-pub fn kill_marked_processes(run_id: &str) -> Vec<i32> {
-    marked_processes(run_id)
+/// Kills (SIGKILL) every process carrying exactly `run_marker`: what a
+/// runner that died during that run left behind. Returns the pids killed.
+pub fn kill_marked_processes(run_marker: &str) -> Vec<i32> {
+    kill_all(marked_processes(|value| value == run_marker))
+}
+
+/// Kills (SIGKILL) the processes carrying `run_marker` outside the process
+/// group led by `group`: those that left a step's group (`setsid`, a
+/// daemonising script), which no signal to the group reaches. Returns the
+/// pids killed.
+pub fn kill_escaped_processes(run_marker: &str, group: u32) -> Vec<i32> {
+    let outside = marked_processes(|value| value == run_marker)
+        .into_iter()
+        .filter(|&pid| {
+            procfs::process::Process::new(pid)
+                .and_then(|process| process.stat())
+                .is_ok_and(|stat| u32::try_from(stat.pgrp).ok() != Some(group))
+        })
+        .collect();
+    kill_all(outside)
+}
+
+/// SIGKILLs `pids` and waits (at most a second) until they are gone, so
+/// that "killed" means no longer running when the caller goes on.
+fn kill_all(pids: Vec<i32>) -> Vec<i32> {
+    let killed: Vec<i32> = pids
         .into_iter()
         .filter(|&pid| nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok())
-        .collect()
+        .collect();
+    let running = |pid: i32| {
+        procfs::process::Process::new(pid)
+            .and_then(|process| process.stat())
+            .is_ok_and(|stat| stat.state != 'Z')
+    };
+    for _ in 0..100 {
+        if !killed.iter().any(|&pid| running(pid)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    killed
 }
 
 #[cfg(test)]
@@ -160,27 +194,32 @@ mod tests {
         assert!(env.contains(&(RUN_MARKER_ENV.into(), "r1".into())));
     }
 
-    /// A shell marked with `run_id` that starts a `sleep` and waits for it.
-    fn spawn_shell_with_grandchild(run_id: &str) -> Child {
+    /// A shell marked with `run_id` that runs `script`.
+    fn spawn_marked_shell(run_id: &str, script: &str) -> Child {
         let spec = SpawnSpec {
             program: "/bin/sh".into(),
-            args: vec!["-c".into(), "sleep 30 & wait".into()],
+            args: vec!["-c".into(), script.into()],
             env: step_env(None, &[], &[], run_id),
             cwd: std::env::temp_dir(),
         };
         spawn(&spec).unwrap()
     }
 
+    /// A shell marked with `run_id` that starts a `sleep` and waits for it.
+    fn spawn_shell_with_grandchild(run_id: &str) -> Child {
+        spawn_marked_shell(run_id, "sleep 30 & wait")
+    }
+
     /// Polls `marked_processes(run_id)` until `done` holds, for at most
     /// five seconds; returns the last answer.
     async fn wait_for_marked(run_id: &str, done: impl Fn(&[i32]) -> bool) -> Vec<i32> {
-        let mut found = marked_processes(run_id);
+        let mut found = marked_processes(|value| value == run_id);
         for _ in 0..100 {
             if done(&found) {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            found = marked_processes(run_id);
+            found = marked_processes(|value| value == run_id);
         }
         found
     }
@@ -219,5 +258,44 @@ mod tests {
         assert!(!child.wait().await.unwrap().success());
         let after = wait_for_marked(run_id, <[i32]>::is_empty).await;
         assert!(after.is_empty(), "a group member survived: {after:?}");
+    }
+
+    /// A process that left its step's group (`setsid`) is found by its
+    /// marker and killed; the group's own members are left to the group
+    /// signal.
+    #[tokio::test]
+    async fn escaped_processes_are_killed_and_group_members_left_alone() {
+        let run_id = &format!("test-run-marker-3-{}", std::process::id());
+        let mut child = spawn_marked_shell(run_id, "setsid sleep 30 & sleep 30");
+        let shell = child.id().unwrap();
+        let outside_group = |pids: &[i32]| -> Vec<i32> {
+            pids.iter()
+                .copied()
+                .filter(|&pid| {
+                    procfs::process::Process::new(pid)
+                        .and_then(|process| process.stat())
+                        .is_ok_and(|stat| u32::try_from(stat.pgrp).ok() != Some(shell))
+                })
+                .collect()
+        };
+        // sh, the sleep it runs, and the sleep setsid moved out of the group.
+        let before = wait_for_marked(run_id, |pids| {
+            pids.len() >= 3 && outside_group(pids).len() == 1
+        })
+        .await;
+        let escaped = outside_group(&before);
+        assert_eq!(escaped.len(), 1, "one process left the group: {before:?}");
+
+        assert_eq!(kill_escaped_processes(run_id, shell), escaped);
+        let left = wait_for_marked(run_id, |pids| pids.len() <= 2).await;
+        assert_eq!(
+            left.len(),
+            2,
+            "the group's members are left alone: {left:?}"
+        );
+        assert!(signal_group(shell, Signal::SIGKILL).unwrap());
+        assert!(!child.wait().await.unwrap().success());
+        let after = wait_for_marked(run_id, <[i32]>::is_empty).await;
+        assert!(after.is_empty(), "still alive: {after:?}");
     }
 }

@@ -237,8 +237,24 @@ impl Supervisor {
         } = end;
         let step = task.step;
         // Whatever the leader left in its group (a legacy wrapper's
-        // children) goes with it: no process outlives its step.
+        // children) goes with it, and so does anything that left the group
+        // but still carries the run's marker: no process outlives its step.
         let _ = process::signal_group(pid, Signal::SIGKILL);
+        let marker = self.data.run_marker(task.run_id);
+        let escaped =
+            tokio::task::spawn_blocking(move || process::kill_escaped_processes(&marker, pid))
+                .await
+                .unwrap_or_default();
+        if !escaped.is_empty() {
+            self.note(
+                task,
+                "warning",
+                &format!(
+                    "killed {} process(es) that had left the step's process group: {escaped:?}",
+                    escaped.len()
+                ),
+            );
+        }
         let drain_until = Instant::now() + DRAIN_TIMEOUT;
         while lines_open {
             match tokio::time::timeout_at(drain_until, lines.recv()).await {
@@ -343,7 +359,12 @@ impl Supervisor {
         Ok(SpawnSpec {
             program,
             args: step.args.clone(),
-            env: process::step_env(k6_dir, &self.pass_env, &step.env, task.run_id),
+            env: process::step_env(
+                k6_dir,
+                &self.pass_env,
+                &step.env,
+                &self.data.run_marker(task.run_id),
+            ),
             cwd: PathBuf::from(&step.working_dir),
         })
     }
@@ -365,8 +386,8 @@ impl Supervisor {
             StopCause::None => "stop",
         };
         let rest = match api_port {
-            Some(port) => K6Api::new(port).stop().await.map_err(|e| e.to_string()),
-            None => Err("no REST API for this step".to_owned()),
+            Some(port) => K6Api::new(port).stop().await.map_err(Some),
+            None => Err(None),
         };
         match rest {
             Ok(()) => self.note(
@@ -374,12 +395,27 @@ impl Supervisor {
                 "info",
                 &format!("{why}: asked k6 to stop through its REST API"),
             ),
+            // The request may have reached k6 (it timed out, or the answer
+            // was lost): a signal now could land during its end-of-test
+            // processing and kill it without a summary, so the request
+            // stands and the grace period decides.
+            Err(Some(error)) if !error.is_connect() && !error.is_status() => self.note(
+                task,
+                "warning",
+                &format!(
+                    "{why}: k6's REST API did not confirm the stop request ({error}); \
+                     no second request is sent, the group is killed after {:?} if it is still running",
+                    self.stop_grace
+                ),
+            ),
+            // k6 surely did not take the request: the one signal is the request.
             Err(error) => {
+                let reason = error.map_or_else(|| "no REST API for this step".to_owned(), |e| e.to_string());
                 let sent = process::signal_group(pid, Signal::SIGINT);
                 self.note(
                     task,
                     "info",
-                    &format!("{why}: sent SIGINT to the process group ({error}; {sent:?})"),
+                    &format!("{why}: sent SIGINT to the process group ({reason}; {sent:?})"),
                 );
             }
         }
