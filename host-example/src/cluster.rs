@@ -335,16 +335,18 @@ pub fn authenticate(token: Option<Tokens>) -> BoxedFilter<(Identity,)> {
         .unify();
     warp::header::optional::<String>("authorization")
         .and(warp::header::optional::<String>("upgrade"))
+        .and(warp::path::full())
         .and(query)
         .and_then(
             move |header: Option<String>,
                   upgrade: Option<String>,
+                  path: warp::path::FullPath,
                   query: HashMap<String, String>| {
                 let who = match &token {
                     None => Some(Identity::new("anonymous", Role::Operator)),
                     Some(tokens) => {
-                        let websocket =
-                            upgrade.is_some_and(|value| value.eq_ignore_ascii_case("websocket"));
+                        let websocket = path.as_str().ends_with("/ws")
+                            && upgrade.is_some_and(|value| value.eq_ignore_ascii_case("websocket"));
                         let presented = match &header {
                             Some(value) => bearer(value),
                             None if websocket => query.get("access_token").map(String::as_str),
@@ -368,7 +370,7 @@ pub fn authenticate(token: Option<Tokens>) -> BoxedFilter<(Identity,)> {
 
 /// The secret of `Bearer <secret>` (the scheme is case-insensitive).
 fn bearer(header: &str) -> Option<&str> {
-    let (scheme, secret) = header.trim().split_once(' ')?;
+    let (scheme, secret) = header.trim().split_once(char::is_whitespace)?;
     let secret = secret.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then_some(secret)
 }
@@ -422,12 +424,17 @@ impl Refusal {
 
 impl warp::reject::Reject for Refusal {}
 
-/// The host's rejection handler: the host's refusals as they are, 405 for
-/// a known path with the wrong method, 400 for a bad header (such as a
-/// plain GET on a WebSocket), JSON 404 otherwise.
+/// The host's rejection handler: the host's (and the runner's guard's)
+/// refusals as they are, 405 for a known path with the wrong method, 400
+/// for a bad header (such as a plain GET on a WebSocket), JSON 404
+/// otherwise.
 pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     if let Some(refusal) = rejection.find::<Refusal>() {
         return Ok(refusal.reply());
+    }
+    // Refused by one of the runner's filters (the loopback-name guard).
+    if let Some(error) = rejection.find::<k6_runner::api::error::ApiError>() {
+        return Ok(error.clone().into_response());
     }
     let refusal = if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         Refusal::new(

@@ -99,12 +99,21 @@ async fn main() -> anyhow::Result<()> {
     //    the k6 web page at / (it calls `api/k6` relative to itself). The
     //    host's own auth decides who the caller is (Auth::Host) and guards
     //    its own routes too; the host's tracing logger covers every route.
+    //    Without a token, only requests addressed to a loopback name are
+    //    served (a foreign page cannot reach the host through DNS rebinding).
+    let guard = match &token {
+        Some(_) => warp::any().boxed(),
+        None => k6_runner::server::loopback_host_only().boxed(),
+    };
     let who = cluster::authenticate(token);
     let k6_routes = warp::path!("api" / "k6" / ..)
         .and(k6_runner::api::routes(k6.clone(), Auth::Host(who.clone())));
-    let routes = k6_routes
-        .or(cluster::routes(app.clone(), who))
-        .or(k6_runner::ui::routes())
+    let routes = guard
+        .and(
+            k6_routes
+                .or(cluster::routes(app.clone(), who))
+                .or(k6_runner::ui::routes()),
+        )
         .recover(cluster::recover)
         .with(warp::trace::request());
 

@@ -23,18 +23,25 @@ struct Host {
 
 impl Host {
     fn start(world: &World) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_host-example"))
+        Self::start_with(world, Some(TOKEN))
+    }
+
+    fn start_with(world: &World, token: Option<&str>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_host-example"));
+        command
             .args(["--bind", "127.0.0.1:0", "--data-dir"])
             .arg(&world.data)
             .arg("--scripts-dir")
             .arg(&world.scripts)
             .arg("--k6")
             .arg(k6())
-            .env(TOKEN_ENV, TOKEN)
+            .env_remove(TOKEN_ENV)
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stdout(Stdio::piped());
+        if let Some(token) = token {
+            command.env(TOKEN_ENV, token);
+        }
+        let mut child = command.spawn().unwrap();
         let line = wait_for_line(
             child.stdout.take().unwrap(),
             "cluster manager listening on http://",
@@ -304,4 +311,27 @@ fn the_host_refuses_to_start_unprotected() {
     assert!(stderr.contains(TOKEN_ENV), "{stderr}");
     let stderr = refused_start("127.0.0.1:0", Some("short"));
     assert!(stderr.contains("must be at least 16 bytes"), "{stderr}");
+}
+
+/// Without a token the host trusts loopback callers, so it serves only
+/// requests addressed to a loopback name: a foreign page whose name was
+/// made to resolve to 127.0.0.1 (DNS rebinding) is refused on every route.
+#[tokio::test]
+async fn without_a_token_only_loopback_names_are_served() {
+    let world = World::new().await;
+    let host = Host::start_with(&world, None);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let port = host.addr.rsplit(':').next().unwrap();
+    for path in ["/api/k6/status", "/api/cluster/state", "/"] {
+        for (name, expected) in [("evil.example", 403), ("localhost", 200)] {
+            let status = client
+                .get(format!("http://{}{path}", host.addr))
+                .header("host", format!("{name}:{port}"))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status.as_u16(), expected, "{path} as {name}");
+        }
+    }
 }

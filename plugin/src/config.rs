@@ -109,6 +109,11 @@ pub fn default_policy() -> Policy {
 pub fn default_config(catalogue: &[CatalogueEntry], policy: &Policy) -> Config {
     let test = DEFAULT_TEST_SECONDS
         .min(policy.max_test_duration_seconds)
+        .min(
+            policy
+                .max_step_seconds
+                .saturating_sub(MAX_DURATION_HEADROOM_SECONDS),
+        )
         .max(1);
     Config {
         global_user_count: DEFAULT_USERS.min(policy.max_users).max(1),

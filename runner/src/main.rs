@@ -198,7 +198,11 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
-    let from_env = std::env::var(TOKENS_ENV).ok();
+    let from_env = match std::env::var(TOKENS_ENV) {
+        Ok(list) => Some(list),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(error) => bail!("{TOKENS_ENV}: {error}"),
+    };
     let tokens = match (&args.tokens_file, from_env) {
         (Some(_), Some(_)) => bail!(
             "both --tokens-file and {TOKENS_ENV} are set; give the tokens one way, so that \

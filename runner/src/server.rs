@@ -62,8 +62,9 @@ pub fn routes(
 /// from any site can make a browser reach it there: by resolving the page's
 /// own name to 127.0.0.1 (DNS rebinding) it becomes same-origin and could
 /// read and drive the API. Such requests still carry that foreign name in
-/// `Host`. Clients that send no `Host` (HTTP/1.0) are not browsers.
-fn loopback_host_only() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+/// `Host`. Clients that send no `Host` (HTTP/1.0) are not browsers. A host
+/// that mounts the API without auth of its own needs this filter too.
+pub fn loopback_host_only() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("host")
         .and_then(|host: Option<String>| async move {
             match host {

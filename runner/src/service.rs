@@ -109,6 +109,10 @@ pub enum ServiceError {
         /// Why.
         source: std::io::Error,
     },
+    /// A setting the service cannot work with (a policy no config can
+    /// pass, an environment name that must not reach scripts).
+    #[error("{0}")]
+    Setting(String),
     /// The template is not valid Handlebars.
     #[error("the k6_all.sh template {path} is not valid Handlebars: {message}")]
     TemplateSyntax {
@@ -179,6 +183,10 @@ struct ActiveRun {
     task: Option<JoinHandle<()>>,
 }
 
+/// Names of the runner's own environment variables (tokens, the run
+/// marker): none is ever passed to a script.
+const RUNNER_ENV_PREFIX: &str = "K6_RUNNER_";
+
 /// The k6 control plane. Cheap to share as `Arc<Service>`.
 pub struct Service {
     core: SharedCore,
@@ -205,6 +213,16 @@ impl Service {
     /// aside) and looks for k6. A missing k6 is not fatal: it is reported in
     /// the status and at every start.
     pub async fn start(config: ServiceConfig) -> Result<Arc<Self>, ServiceError> {
+        if let Some(name) = config
+            .pass_env
+            .iter()
+            .find(|name| name.starts_with(RUNNER_ENV_PREFIX))
+        {
+            return Err(ServiceError::Setting(format!(
+                "--pass-env {name}: the runner's own variables ({RUNNER_ENV_PREFIX}*, such as \
+                 the tokens) are never passed to scripts"
+            )));
+        }
         let plugin = config.plugin.clone();
         let sandbox = tokio::task::spawn_blocking(move || Sandbox::load(&plugin))
             .await
@@ -243,6 +261,16 @@ impl Service {
         };
         if let Some(max_users) = config.max_users {
             policy.max_users = max_users;
+        }
+        if policy.max_users == 0
+            || policy.max_test_duration_seconds == 0
+            || policy.max_enabled_scripts == 0
+        {
+            return Err(ServiceError::Setting(format!(
+                "the policy lets no config pass (max users {}, longest test {} s, scripts {}); \
+                 each must be at least 1",
+                policy.max_users, policy.max_test_duration_seconds, policy.max_enabled_scripts
+            )));
         }
         let k6 = k6::discover(config.k6.as_deref()).await;
         match &k6 {
@@ -440,8 +468,12 @@ impl Service {
     /// stopped from the moment it is accepted, even before its first step.
     pub async fn start_run(&self) -> Result<StartedRun, ControlError> {
         let permit = self.run_slot.clone().try_acquire_owned().map_err(|_| {
+            let active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
             ControlError::AlreadyRunning {
-                run_id: self.hub.status().run_id.unwrap_or_default(),
+                run_id: active
+                    .as_ref()
+                    .map(|run| run.id.clone())
+                    .unwrap_or_default(),
             }
         })?;
         let id = self.new_run_id();
@@ -466,8 +498,11 @@ impl Service {
                     *active = None;
                 }
                 drop(active);
+                // A stop sent while this start was prepared may have marked
+                // the status as stopping: nothing runs.
                 self.hub.update_status(|s| {
-                    s.last_error = Some(format!("start refused: {}", refusal(&error)))
+                    s.state = RunState::Idle;
+                    s.last_error = Some(format!("start refused: {}", refusal(&error)));
                 });
                 Err(error)
             }
@@ -516,10 +551,11 @@ impl Service {
             scripts: plan.steps.iter().map(|s| s.script.clone()).collect(),
             expected_seconds: plan.expected_seconds,
         };
-        let stopping = stop_rx.borrow().is_some();
         self.hub.update_status(|s| {
             s.is_running = true;
-            s.state = if stopping {
+            // Read under the hub's lock, which a stop request also takes to
+            // mark the status as stopping.
+            s.state = if stop_rx.borrow().is_some() {
                 RunState::Stopping
             } else {
                 RunState::Running
@@ -597,6 +633,9 @@ impl Service {
         if let Some(task) = task {
             let _ = task.await;
         }
+        // A start still being prepared holds the run slot until its
+        // supervisor (stopped before its first step) has written its record.
+        drop(self.run_slot.acquire().await);
     }
 
     /// Appends to the audit log. A failure to write it is logged and shown
@@ -908,14 +947,10 @@ fn free_ports(count: usize) -> std::io::Result<Vec<u16>> {
             listeners.push(listener);
         }
     }
-    if listeners.len() < count {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::AddrInUse,
-            format!(
-                "only {} of {count} ports free in {floor}-{ephemeral_low}",
-                listeners.len()
-            ),
-        ));
+    // A machine whose ephemeral range starts low leaves no room below it:
+    // the kernel's choice is the next best.
+    while listeners.len() < count {
+        listeners.push(std::net::TcpListener::bind(("127.0.0.1", 0))?);
     }
     listeners
         .iter()

@@ -65,6 +65,26 @@ async fn validate_prints_canonical_config_or_every_error() {
         errors.contains("globalUserCount") && errors.contains('2'),
         "{errors}"
     );
+
+    // Settings no run could work with are refused up front: a policy that
+    // lets no config pass, and the runner's own secrets passed to scripts.
+    for (flag, value, reason) in [
+        ("--max-users", "0", "--max-users"),
+        ("--pass-env", "K6_RUNNER_TOKENS", "never passed to scripts"),
+    ] {
+        let out = runner(&[
+            "validate",
+            good.to_str().unwrap(),
+            "--scripts-dir",
+            scripts,
+            flag,
+            value,
+        ])
+        .await;
+        let errors = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag} {value}: {errors}");
+        assert!(errors.contains(reason), "{flag} {value}: {errors}");
+    }
 }
 
 /// `render` prints a bash script that runs each enabled script.

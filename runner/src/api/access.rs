@@ -166,7 +166,10 @@ pub(super) fn require(
 /// The secret of an `Authorization` header's `Bearer` credentials (the
 /// scheme is case-insensitive, RFC 9110 §11.1), or why there is none.
 fn bearer(header: &str) -> Result<Option<&str>, ApiError> {
-    let (scheme, credentials) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
+    let (scheme, credentials) = header
+        .trim()
+        .split_once(char::is_whitespace)
+        .unwrap_or((header.trim(), ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         // A scheme is a short word; anything else may be a bare secret,
         // which is not echoed.

@@ -6,7 +6,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Size at which the current log part is rotated.
@@ -31,6 +31,9 @@ impl RotatingLog {
             .append(true)
             .mode(0o600)
             .open(path)?;
+        // `mode` applies only to a new file; one an older runner made may
+        // be readable by others.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         let written = file.metadata()?.len();
         Ok(Self {
             path: path.to_path_buf(),

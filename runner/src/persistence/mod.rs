@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! <data-dir>/lock               held (flock) by the runner using the directory
+//! <data-dir>/instance           this directory's id in process markers
 //! <data-dir>/config.json        the current config (canonical JSON)
 //! <data-dir>/active-run         id of the run in progress, while one runs
 //! <data-dir>/runs/<id>/run.json the run record
@@ -75,9 +76,32 @@ fn io<'a>(
     }
 }
 
-/// A data directory's instance: a short digest of its canonical path.
-fn instance_of(root: &Path) -> String {
-    hex::encode(&Sha256::digest(root.as_os_str().as_encoded_bytes())[..6])
+/// The file holding a data directory's instance.
+const INSTANCE_FILE: &str = "instance";
+
+/// A data directory's instance: random, written once into the directory
+/// (so it stays the same if the directory is moved or mounted elsewhere)
+/// and read back at every open. Only called with the directory's lock held.
+fn instance_of(root: &Path) -> Result<String, PersistError> {
+    let path = root.join(INSTANCE_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if is_instance(text.trim()) => return Ok(text.trim().to_owned()),
+        // Unreadable as an instance: a fresh one replaces it below.
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(io("reading", &path)(error)),
+    }
+    let seed = (std::time::SystemTime::now(), std::process::id(), root);
+    let random =
+        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), seed);
+    let instance = hex::encode(&Sha256::digest(random.to_le_bytes())[..6]);
+    write_atomically(&path, instance.as_bytes())?;
+    Ok(instance)
+}
+
+/// Twelve lowercase hex digits.
+fn is_instance(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The runner's data directory, locked for as long as any clone of it
@@ -121,7 +145,7 @@ impl DataDir {
         let probe = root.join(".write-probe");
         std::fs::write(&probe, b"ok").map_err(io("writing to", &probe))?;
         std::fs::remove_file(&probe).map_err(io("removing", &probe))?;
-        let instance = instance_of(&root);
+        let instance = instance_of(&root)?;
         Ok(Self {
             root,
             _lock: Arc::new(lock),
@@ -141,7 +165,8 @@ impl DataDir {
     /// [`DataDir::run_marker`] of the data directory at `root`, without
     /// opening it: for tools that watch a runner's processes from outside.
     pub fn run_marker_of(root: &Path, run_id: &str) -> std::io::Result<String> {
-        Ok(format!("{run_id}@{}", instance_of(&root.canonicalize()?)))
+        let instance = std::fs::read_to_string(root.join(INSTANCE_FILE))?;
+        Ok(format!("{run_id}@{}", instance.trim()))
     }
 
     /// The directory itself.
@@ -323,7 +348,8 @@ mod tests {
         DataDir::open(dir.path()).unwrap();
     }
 
-    /// Run ids repeat across data directories; their process markers do not.
+    /// Run ids repeat across data directories; their process markers do
+    /// not, and a directory keeps its marker when it is moved.
     #[test]
     fn run_markers_tell_data_directories_apart() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -339,6 +365,12 @@ mod tests {
             DataDir::run_marker_of(a.root(), id).unwrap(),
             a.run_marker(id)
         );
+        let before = b.run_marker(id);
+        let moved = tempfile::tempdir().unwrap();
+        let to = moved.path().join("moved");
+        std::fs::rename(b.root(), &to).unwrap();
+        drop(b);
+        assert_eq!(DataDir::open(&to).unwrap().run_marker(id), before);
     }
 
     #[test]

@@ -141,15 +141,24 @@ pub fn kill_marked_processes(run_marker: &str) -> Vec<i32> {
 /// daemonising script), which no signal to the group reaches. Returns the
 /// pids killed.
 pub fn kill_escaped_processes(run_marker: &str, group: u32) -> Vec<i32> {
-    let outside = marked_processes(|value| value == run_marker)
-        .into_iter()
-        .filter(|&pid| {
-            procfs::process::Process::new(pid)
-                .and_then(|process| process.stat())
-                .is_ok_and(|stat| u32::try_from(stat.pgrp).ok() != Some(group))
-        })
-        .collect();
-    kill_all(outside)
+    // A daemon may fork between a scan and the kill: scan again until a
+    // pass finds nothing (a few passes at most).
+    let mut killed = Vec::new();
+    for _ in 0..5 {
+        let outside: Vec<i32> = marked_processes(|value| value == run_marker)
+            .into_iter()
+            .filter(|&pid| {
+                procfs::process::Process::new(pid)
+                    .and_then(|process| process.stat())
+                    .is_ok_and(|stat| u32::try_from(stat.pgrp).ok() != Some(group))
+            })
+            .collect();
+        if outside.is_empty() {
+            break;
+        }
+        killed.extend(kill_all(outside));
+    }
+    killed
 }
 
 /// SIGKILLs `pids` and waits (at most a second) until they are gone, so
