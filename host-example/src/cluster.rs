@@ -348,7 +348,8 @@ pub fn authenticate(token: Option<Tokens>) -> BoxedFilter<(Identity,)> {
                         let websocket = path.as_str().ends_with("/ws")
                             && upgrade.is_some_and(|value| value.eq_ignore_ascii_case("websocket"));
                         let presented = match &header {
-                            Some(value) => bearer(value),
+                            // A malformed header is simply no token here.
+                            Some(value) => k6_runner::api::access::bearer(value).ok().flatten(),
                             None if websocket => query.get("access_token").map(String::as_str),
                             None => None,
                         };
@@ -366,13 +367,6 @@ pub fn authenticate(token: Option<Tokens>) -> BoxedFilter<(Identity,)> {
             },
         )
         .boxed()
-}
-
-/// The secret of `Bearer <secret>` (the scheme is case-insensitive).
-fn bearer(header: &str) -> Option<&str> {
-    let (scheme, secret) = header.trim().split_once(char::is_whitespace)?;
-    let secret = secret.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !secret.is_empty()).then_some(secret)
 }
 
 /// Refuses (403) a request a page from another site made its browser send:

@@ -165,27 +165,13 @@ impl Hub {
                 && (levels.is_empty() || levels.contains(&line.level))
                 && run_id.is_none_or(|id| line.run_id == id)
         };
-        match since {
-            Some(_) => ring
-                .lines
-                .iter()
-                .filter(wanted)
-                .take(limit)
-                .cloned()
-                .collect(),
-            None => {
-                let mut tail: Vec<LogLine> = ring
-                    .lines
-                    .iter()
-                    .rev()
-                    .filter(wanted)
-                    .take(limit)
-                    .cloned()
-                    .collect();
-                tail.reverse();
-                tail
-            }
+        let lines = ring.lines.iter().filter(wanted);
+        if since.is_some() {
+            return lines.take(limit).cloned().collect();
         }
+        let mut tail: Vec<LogLine> = lines.rev().take(limit).cloned().collect();
+        tail.reverse();
+        tail
     }
 
     /// A receiver of every event from now on.

@@ -777,10 +777,8 @@ impl Service {
             killed.len()
         );
         tracing::warn!(run = %id, ?killed, "recovering an interrupted run");
-        let mut started_at = None;
         match self.data.read_run(&id) {
             Ok(mut record) => {
-                started_at = Some(record.started_at.clone());
                 record.state = RunRecordState::Interrupted;
                 record.ended_at = Some(now_rfc3339());
                 record.reason = Some(reason.clone());
@@ -809,9 +807,10 @@ impl Service {
         if let Err(error) = self.data.clear_active_run() {
             tracing::error!(%error, "cannot clear the active-run marker");
         }
+        // Its start time and outcomes come with the last run's record
+        // (`show_last_run`), which this run is.
         self.hub.update_status(|s| {
             s.run_id = Some(id.clone());
-            s.start_time = started_at;
             s.last_error = Some(format!("run {id} was interrupted: {reason}"));
         });
     }

@@ -165,7 +165,7 @@ pub(super) fn require(
 
 /// The secret of an `Authorization` header's `Bearer` credentials (the
 /// scheme is case-insensitive, RFC 9110 §11.1), or why there is none.
-fn bearer(header: &str) -> Result<Option<&str>, ApiError> {
+pub fn bearer(header: &str) -> Result<Option<&str>, ApiError> {
     let (scheme, credentials) = header
         .trim()
         .split_once(char::is_whitespace)
