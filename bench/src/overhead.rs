@@ -118,6 +118,22 @@ pub async fn bare_k6(
         &step.env,
         &format!("bench-bare-{index}"),
     );
+    // The same snapshot the runner runs: the script's k6 archive, made in
+    // the step's folder before the clock starts.
+    std::fs::create_dir_all(&step.step_dir)?;
+    if let Some(k6_core::types::Snapshot::K6Archive(archive)) = &step.snapshot {
+        let made = std::process::Command::new(&scratch.k6)
+            .args(&archive.args)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&step.step_dir)
+            .output()?;
+        anyhow::ensure!(
+            made.status.success(),
+            "k6 archive failed: {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    }
     let mut command = Command::new(&scratch.k6);
     command
         .args(&step.args)

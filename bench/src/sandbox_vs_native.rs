@@ -378,6 +378,8 @@ fn control_inputs() -> ControlInputs {
         .map(|(name, js)| native::CatalogueEntry {
             name: (*name).to_owned(),
             path: format!("/srv/k6/scripts/{name}"),
+            root: "/srv/k6/scripts".to_owned(),
+            test: None,
             kind: if *js {
                 native::ScriptKind::K6Script
             } else {
@@ -390,6 +392,8 @@ fn control_inputs() -> ControlInputs {
         .map(|(name, js)| guest::CatalogueEntry {
             name: (*name).to_owned(),
             path: format!("/srv/k6/scripts/{name}"),
+            root: "/srv/k6/scripts".to_owned(),
+            test: None,
             kind: if *js {
                 guest::ScriptKind::K6Script
             } else {
@@ -413,10 +417,12 @@ fn control_inputs() -> ControlInputs {
         native_context: native::PlanContext {
             run_dir: run_dir.clone(),
             api_ports: vec![40001, 40002, 40003],
+            target: native::PlanTarget::Runner,
         },
         guest_context: guest::PlanContext {
             run_dir,
             api_ports: vec![40001, 40002, 40003],
+            target: guest::PlanTarget::Runner,
         },
     }
 }
@@ -479,11 +485,19 @@ fn call_rows(options: &CoreOptions, sandbox: &Sandbox) -> Result<Vec<CallRow>> {
     rows.push(CallRow {
         name: "`plan.judge` (exit 99)",
         native: per_call(options, || {
-            black_box(k6_core::plan::judge(native_exit, native::StopCause::None));
+            black_box(k6_core::plan::judge(
+                native_exit,
+                native::StopCause::None,
+                native::ScriptKind::K6Script,
+            ));
             Ok(())
         })?,
         sandbox: per_call(options, || {
-            black_box(instance.judge(guest_exit, guest::StopCause::None)?);
+            black_box(instance.judge(
+                guest_exit,
+                guest::StopCause::None,
+                guest::ScriptKind::K6Script,
+            )?);
             Ok(())
         })?,
     });

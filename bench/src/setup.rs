@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, anyhow, bail};
-use k6_core::types::{CatalogueEntry, PlanContext, ScriptKind, Step};
+use k6_core::types::{CatalogueEntry, PlanContext, PlanTarget, ScriptKind, Step};
 
 use crate::runner::{RunnerSpec, run_config};
 
@@ -134,7 +134,9 @@ impl Scratch {
         let catalogue = [CatalogueEntry {
             name: SCRIPT.to_owned(),
             path: self.scripts_dir.join(SCRIPT).display().to_string(),
+            root: self.scripts_dir.display().to_string(),
             kind: ScriptKind::K6Script,
+            test: None,
         }];
         let raw = run_config(SCRIPT, users, seconds).to_string();
         let config = k6_core::config::validate(&raw, &policy, &catalogue)
@@ -142,6 +144,7 @@ impl Scratch {
         let context = PlanContext {
             run_dir: run_dir.display().to_string(),
             api_ports: vec![crate::procs::free_port()?],
+            target: PlanTarget::Runner,
         };
         let mut plan = k6_core::plan::build(&config, &catalogue, &context)
             .map_err(|e| anyhow!("no plan: {e:?}"))?;

@@ -25,6 +25,7 @@ use clap::Parser;
 use k6_runner::api::Auth;
 use k6_runner::hub::Event;
 use k6_runner::service::{Service, ServiceConfig};
+use tokio::sync::broadcast::error::RecvError;
 use warp::Filter;
 
 /// A vuDataSim cluster manager embedding the k6 control plane.
@@ -84,13 +85,20 @@ async fn main() -> anyhow::Result<()> {
 
     // 2. Keep the host's state in step: every k6 status change lands in the
     //    app state, which the host's own /ws broadcasts.
-    let (events, bridge) = (k6.subscribe(), app.clone());
+    //    Events are never waited for: one that falls behind is told so
+    //    (`Lagged`), and reads the status afresh.
+    let (mut events, bridge, source) = (k6.subscribe(), app.clone(), k6.clone());
     app.update(|s| s.k6 = k6.status());
     tokio::spawn(async move {
-        let mut events = events;
-        while let Ok(event) = events.recv().await {
-            if let Event::Status(status) = event {
-                bridge.update(|s| s.k6 = status);
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Event::Status(status) = event.event() {
+                        bridge.update(|s| s.k6 = (**status).clone());
+                    }
+                }
+                Err(RecvError::Lagged(_)) => bridge.update(|s| s.k6 = source.status()),
+                Err(RecvError::Closed) => break,
             }
         }
     });

@@ -1,9 +1,9 @@
-//! Types generated from the WIT contract (`wit/v0.1.0`), the single source of
+//! Types generated from the WIT contract (`wit/v0.2.0`), the single source of
 //! truth shared with the runner.
 #![allow(missing_docs)]
 
 wit_bindgen::generate!({
-    path: "../wit/v0.1.0",
+    path: "../wit/v0.2.0",
     world: "core",
     pub_export_macro: true,
     export_macro_name: "export_core",

@@ -6,8 +6,8 @@
 //!
 //! # Layout
 //!
-//! - [`contract`]: the types generated from the WIT package `vudatasim:k6@0.1.0`
-//!   (`wit/v0.1.0`); every public function here speaks them.
+//! - [`contract`]: the types generated from the WIT package `vudatasim:k6@0.2.0`
+//!   (`wit/v0.2.0`); every public function here speaks them.
 //! - [`duration`]: the `1h30m` duration syntax of `testDuration`.
 //! - [`json`]: strict JSON reading (duplicate keys are errors, not overwrites).
 //! - [`scripts`]: script-name rules and the catalogue of runnable scripts.
@@ -20,6 +20,7 @@
 pub mod config;
 pub mod contract;
 pub mod duration;
+pub mod inspect;
 pub mod json;
 pub mod logs;
 pub mod plan;

@@ -19,11 +19,14 @@
 //! - `stepCount`, `intervalSeconds`, `expectedSeconds`;
 //! - `config`: `globalUserCount`, `testDuration` (`1h30m`),
 //!   `testDurationSeconds`, `rampUpSeconds`, `maxDurationSeconds`,
-//!   `enabledScripts`, `intervalSeconds`;
+//!   `enabledScripts` (the scripts' names), `intervalSeconds`;
 //! - `steps[]`: `index` (from 0), `number` (from 1), `script`, `kind`
 //!   (`k6-script` / `legacy-wrapper`), `program` (`k6` / `bash`), `isK6`,
-//!   `args[]`, `env[]` (`name`, `value`), `workingDir`, `timeLimitSeconds`,
-//!   `apiPort` and `summaryExportPath` (null when absent).
+//!   `args[]`, `env[]` (`name`, `value`), `workingDir`, `stepDir`,
+//!   `timeLimitSeconds`, `expectedSeconds`, `apiPort` and
+//!   `summaryExportPath` (null when absent), `load` (`global` / `script`),
+//!   `users`, `testDurationSeconds`, `rampUpSeconds`, `iterations` (null
+//!   when the step has none), `notes[]`.
 
 use std::sync::OnceLock;
 
@@ -35,7 +38,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::duration;
-use crate::types::{Plan, Program, RenderError, ScriptKind, Step};
+use crate::types::{LoadMode, Plan, Program, RenderError, ScriptKind, Step};
 
 /// The template used when none is given: a standalone bash script.
 pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/k6_all.sh.hbs");
@@ -152,7 +155,12 @@ impl HelperDef for QuoteHelper {
 /// Where the plan holds a NUL byte, if anywhere.
 fn nul_place(plan: &Plan) -> Option<String> {
     let has_nul = |text: &str| text.contains('\0');
-    if let Some(i) = plan.config.enabled_scripts.iter().position(|s| has_nul(s)) {
+    if let Some(i) = plan
+        .config
+        .enabled_scripts
+        .iter()
+        .position(|entry| has_nul(&entry.script))
+    {
         return Some(format!("config.enabledScripts[{i}]"));
     }
     plan.steps.iter().enumerate().find_map(|(i, step)| {
@@ -160,12 +168,16 @@ fn nul_place(plan: &Plan) -> Option<String> {
             "script".to_owned()
         } else if has_nul(&step.working_dir) {
             "workingDir".to_owned()
+        } else if has_nul(&step.step_dir) {
+            "stepDir".to_owned()
         } else if let Some(a) = step.args.iter().position(|a| has_nul(a)) {
             format!("args[{a}]")
         } else if let Some(e) = step.env.iter().position(|(n, v)| has_nul(n) || has_nul(v)) {
             format!("env[{e}]")
         } else if step.summary_export_path.as_deref().is_some_and(has_nul) {
             "summaryExportPath".to_owned()
+        } else if let Some(n) = step.notes.iter().position(|n| has_nul(n)) {
+            format!("notes[{n}]")
         } else {
             return None;
         };
@@ -194,7 +206,7 @@ struct ConfigView<'a> {
     test_duration_seconds: u32,
     ramp_up_seconds: u32,
     max_duration_seconds: u32,
-    enabled_scripts: &'a [String],
+    enabled_scripts: Vec<&'a str>,
     interval_seconds: u32,
 }
 
@@ -211,9 +223,17 @@ struct StepView<'a> {
     args: &'a [String],
     env: Vec<EnvView<'a>>,
     working_dir: &'a str,
+    step_dir: &'a str,
     time_limit_seconds: u32,
+    expected_seconds: u32,
     api_port: Option<u16>,
     summary_export_path: Option<&'a str>,
+    load: &'static str,
+    users: Option<u32>,
+    test_duration_seconds: Option<u32>,
+    ramp_up_seconds: Option<u32>,
+    iterations: Option<u32>,
+    notes: &'a [String],
 }
 
 /// One environment variable of a step.
@@ -233,7 +253,11 @@ impl<'a> PlanView<'a> {
                 test_duration_seconds: cfg.test_duration_seconds,
                 ramp_up_seconds: cfg.ramp_up_seconds,
                 max_duration_seconds: cfg.max_duration_seconds,
-                enabled_scripts: &cfg.enabled_scripts,
+                enabled_scripts: cfg
+                    .enabled_scripts
+                    .iter()
+                    .map(|entry| entry.script.as_str())
+                    .collect(),
                 interval_seconds: cfg.interval_seconds,
             },
             steps: plan.steps.iter().map(StepView::new).collect(),
@@ -266,9 +290,20 @@ impl<'a> StepView<'a> {
                 .map(|(name, value)| EnvView { name, value })
                 .collect(),
             working_dir: &step.working_dir,
+            step_dir: &step.step_dir,
             time_limit_seconds: step.time_limit_seconds,
+            expected_seconds: step.expected_seconds,
             api_port: step.api_port,
             summary_export_path: step.summary_export_path.as_deref(),
+            load: match step.settings.load {
+                LoadMode::Global => "global",
+                LoadMode::Script => "script",
+            },
+            users: step.settings.users,
+            test_duration_seconds: step.settings.test_duration_seconds,
+            ramp_up_seconds: step.settings.ramp_up_seconds,
+            iterations: step.settings.iterations,
+            notes: &step.notes,
         }
     }
 }

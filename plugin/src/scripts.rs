@@ -15,19 +15,24 @@
 //!   `.` or `..` part, no part starting with `.` (hidden files) or `-` (it
 //!   would be read as a command-line option);
 //! - ending in a suffix that `policy.allowed-suffixes` lists **and** the core
-//!   can run: `.js` runs with `k6 run`, `.sh` is a legacy wrapper run with
-//!   `bash`. Any other suffix is refused even if the policy lists it.
+//!   can run: `.js`, `.mjs` and `.ts` run with `k6 run` (k6 1.x strips
+//!   TypeScript types itself, for the lower-case `.ts` suffix only), `.sh`
+//!   is a legacy wrapper run with `bash`. Any other suffix is refused even
+//!   if the policy lists it.
 //!
 //! Names are compared byte for byte, so `Smoke.JS` is not `smoke.js`.
 
 use thiserror::Error;
 
+use crate::inspect;
 use crate::types::{CatalogueEntry, Policy, ScriptFile, ScriptKind};
 
 /// The suffixes the core knows how to run. A policy can narrow this list,
 /// never widen it.
-const RUNNABLE_SUFFIXES: [(&str, ScriptKind); 2] = [
+pub const RUNNABLE_SUFFIXES: [(&str, ScriptKind); 4] = [
     (".js", ScriptKind::K6Script),
+    (".mjs", ScriptKind::K6Script),
+    (".ts", ScriptKind::K6Script),
     (".sh", ScriptKind::LegacyWrapper),
 ];
 
@@ -220,26 +225,26 @@ fn char_error(c: char) -> Option<NameError> {
     }
 }
 
-/// How a script name would run, or `None` if its suffix is not allowed
-/// (see `config.script-kind-of`). A name that breaks any other rule cannot
-/// run either, so it gets `None` too.
-pub fn kind_of(name: &str, policy: &Policy) -> Option<ScriptKind> {
-    check_name(name, policy).ok()
-}
-
 /// Which files may be offered as scripts (see `config.catalogue`): those
-/// whose name passes [`check_name`], with the kind their suffix gives,
-/// sorted by name (byte order); of two files with the same name, the first
-/// in `files` is kept.
+/// whose name passes [`check_name`], with the kind their suffix gives and,
+/// for k6 scripts, what their inspection says ([`inspect::facts`]), sorted
+/// by name (byte order); of two files with the same name, the first in
+/// `files` is kept.
 pub fn catalogue(files: Vec<ScriptFile>, policy: &Policy) -> Vec<CatalogueEntry> {
     let mut entries: Vec<CatalogueEntry> = files
         .into_iter()
         .filter_map(|file| {
             let kind = check_name(&file.name, policy).ok()?;
+            let test = match kind {
+                ScriptKind::K6Script => file.inspection.as_ref().map(inspect::facts),
+                ScriptKind::LegacyWrapper => None,
+            };
             Some(CatalogueEntry {
                 name: file.name,
                 path: file.path,
+                root: file.root,
                 kind,
+                test,
             })
         })
         .collect();

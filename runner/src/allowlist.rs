@@ -123,6 +123,8 @@ impl ScriptDirs {
                     Ok(path) => files.push(ScriptFile {
                         name,
                         path: path.to_string_lossy().into_owned(),
+                        root: root.to_string_lossy().into_owned(),
+                        inspection: None,
                     }),
                     Err(refused) => tracing::debug!(%refused, "left out of the script catalogue"),
                 }

@@ -128,9 +128,12 @@ fn tail_of(path: &Path) -> std::io::Result<Vec<AuditEntry>> {
 
 /// The fields that differ between two config JSON texts:
 /// `{"globalUserCount": {"from": 5, "to": 10}}`.
-pub fn config_diff(before: &str, after: &str) -> Value {
-    let parse = |text: &str| serde_json::from_str::<Map<String, Value>>(text).unwrap_or_default();
-    let (before, after) = (parse(before), parse(after));
+pub fn config_diff(before: &Value, after: &Value) -> Value {
+    let empty = Map::new();
+    let (before, after) = (
+        before.as_object().unwrap_or(&empty),
+        after.as_object().unwrap_or(&empty),
+    );
     let mut diff = Map::new();
     for key in before.keys().chain(after.keys()) {
         let (from, to) = (before.get(key), after.get(key));
@@ -214,8 +217,8 @@ mod tests {
     #[test]
     fn diff_lists_changed_fields_only() {
         let diff = config_diff(
-            r#"{"globalUserCount": 5, "testDuration": "30s", "enabledScripts": ["a.js"]}"#,
-            r#"{"globalUserCount": 10, "testDuration": "30s", "enabledScripts": ["a.js", "b.js"]}"#,
+            &serde_json::json!({"globalUserCount": 5, "testDuration": "30s", "enabledScripts": ["a.js"]}),
+            &serde_json::json!({"globalUserCount": 10, "testDuration": "30s", "enabledScripts": ["a.js", "b.js"]}),
         );
         assert_eq!(
             diff,

@@ -4,9 +4,14 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use tokio::sync::broadcast::error::RecvError;
+
 use crate::hub::Event;
-use crate::model::{RunRecord, StepState};
+use crate::model::{LogLevel, LogStream, RunRecord, StepState};
 use crate::service::{ControlError, Service};
+
+/// Seconds of a step between two progress lines.
+const PROGRESS_EVERY_SECONDS: u64 = 5;
 
 /// Starts a run with the service's current config, reports progress to
 /// `progress` until it ends, and returns its record.
@@ -18,31 +23,46 @@ pub async fn run(
     let started = service.start_run().await?;
     let _ = writeln!(
         progress,
-        "run {}: {} script(s), about {} s",
+        "run {}: {} step(s), about {} s",
         started.run_id,
         started.scripts.len(),
         started.expected_seconds
     );
-    let mut last_script = None;
-    let mut last_second = 0u64;
+    let mut current_step = None;
+    // The step second of the last progress line: each step starts afresh.
+    let mut last_line = None::<u64>;
     loop {
-        match events.recv().await {
-            Ok(Event::Status(status)) => {
-                if status.current_script != last_script {
-                    if let Some(script) = &status.current_script {
-                        let step = status.progress.as_ref().map_or(0, |p| p.step);
-                        let _ = writeln!(progress, "[{step}/{}] {script}", started.scripts.len());
-                    }
-                    last_script = status.current_script.clone();
+        let event = match events.recv().await {
+            Ok(published) => published,
+            Err(RecvError::Lagged(_)) => {
+                if !service.status().is_running {
+                    break;
                 }
-                if !status.is_running {
+                continue;
+            }
+            Err(RecvError::Closed) => break,
+        };
+        match event.event() {
+            Event::Status(status) => {
+                if status.current_step != current_step {
+                    if let (Some(step), Some(script)) =
+                        (status.current_step, &status.current_script)
+                    {
+                        let _ = writeln!(progress, "[{step}/{}] {script}", started.scripts.len());
+                        last_line = None;
+                    }
+                    current_step = status.current_step;
+                }
+                // Ended: this run's status, no longer running.
+                if !status.is_running && status.run_id.as_deref() == Some(&started.run_id) {
                     break;
                 }
             }
-            Ok(Event::Metrics(point)) => {
+            Event::Metrics(point) => {
                 let second = point.at_ms / 1000;
-                if second >= last_second + 5 {
-                    last_second = second;
+                let due = last_line.is_none_or(|last| second >= last + PROGRESS_EVERY_SECONDS);
+                if due && second > 0 {
+                    last_line = Some(second);
                     let _ = writeln!(
                         progress,
                         "  {:>4}s  {} VUs  {:.1} req/s  p95 {}",
@@ -55,16 +75,15 @@ pub async fn run(
                     );
                 }
             }
-            Ok(Event::Log(line)) if line.level == "error" || line.stream == "runner" => {
-                let _ = writeln!(progress, "  {}: {}", line.level, line.message);
-            }
-            Ok(Event::Log(_) | Event::Config(_)) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                if !service.status().is_running {
-                    break;
+            Event::Logs(lines) => {
+                for line in lines
+                    .iter()
+                    .filter(|l| l.level == LogLevel::Error || l.stream == LogStream::Runner)
+                {
+                    let _ = writeln!(progress, "  {}: {}", line.level.name(), line.message);
                 }
             }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            Event::Config(_) => {}
         }
     }
     service.shutdown().await;
@@ -72,8 +91,9 @@ pub async fn run(
     for step in &record.steps {
         let _ = writeln!(
             progress,
-            "{:>10}  {}  {}",
+            "{:>10}  {}. {}  {}",
             format!("{:?}", step.state).to_lowercase(),
+            step.step,
             step.script,
             step.reason.as_deref().unwrap_or("")
         );

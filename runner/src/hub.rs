@@ -1,14 +1,22 @@
 //! The runner's live state and its fan-out: the current [`Status`], the
-//! recent log lines, and a broadcast of every change for WebSocket clients
-//! and embedding hosts.
+//! recent log lines, the current run's metrics, and a broadcast of every
+//! change for WebSocket clients and embedding hosts.
+//!
+//! Watching costs the test nothing: publishing never waits. Each change is
+//! one [`Published`] value shared by every subscriber (an `Arc`), whose
+//! JSON is written once, by the first client that needs it. Log lines are
+//! published in batches ([`Event::Logs`]), so the number of events — and of
+//! wake-ups per subscriber — does not grow with k6's output rate. A
+//! subscriber that falls more than [`EVENT_BUFFER`] events behind skips
+//! the oldest and is told how many it missed; nobody blocks the publisher.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::model::{LogLine, MetricsPoint, Status};
+use crate::model::{LogLevel, LogLine, MetricsPoint, Status};
 
 /// Log lines kept in memory for `GET /logs` and new WebSocket clients;
 /// older ones are only in the step log files.
@@ -19,24 +27,58 @@ pub const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
 /// Metrics readings kept for the current run, so a page opened mid-run can
 /// draw its charts from the start: one hour at one reading per second.
 pub const MAX_METRICS_POINTS: usize = 3_600;
-/// Events buffered per subscriber; a slower subscriber skips the oldest.
+/// Events buffered for all subscribers; one that falls further behind
+/// skips the oldest. At most about 20 events a second are published (log
+/// lines come in batches), so this is a minute of slack.
 pub const EVENT_BUFFER: usize = 1_024;
 
-/// Something that changed, as pushed to subscribers. Variants are sent as
-/// they are (not boxed): events are cloned per subscriber anyway, and a
-/// status is a few hundred bytes.
-#[allow(clippy::large_enum_variant)]
+/// Something that changed, as pushed to subscribers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", content = "data", rename_all = "camelCase")]
 pub enum Event {
     /// The status changed.
-    Status(Status),
+    Status(Box<Status>),
     /// A live metrics reading of the running step.
-    Metrics(MetricsPoint),
-    /// A log line.
-    Log(LogLine),
+    Metrics(Box<MetricsPoint>),
+    /// New log lines, oldest first.
+    Logs(Vec<LogLine>),
     /// The config was saved or reset (by any client): its canonical JSON.
     Config(serde_json::Value),
+}
+
+/// One published event: the value and its JSON text, written once for
+/// every subscriber that sends it on.
+#[derive(Debug)]
+pub struct Published {
+    event: Event,
+    json: OnceLock<Arc<str>>,
+}
+
+impl Published {
+    fn new(event: Event) -> Arc<Self> {
+        Arc::new(Self {
+            event,
+            json: OnceLock::new(),
+        })
+    }
+
+    /// The event.
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+
+    /// `{"type": …, "data": …}`, serialised on first use and shared.
+    pub fn json(&self) -> Arc<str> {
+        self.json
+            .get_or_init(|| {
+                serde_json::to_string(&self.event)
+                    .unwrap_or_else(|error| {
+                        format!(r#"{{"type":"error","data":{{"message":"{error}"}}}}"#)
+                    })
+                    .into()
+            })
+            .clone()
+    }
 }
 
 /// Shared live state. Locks are std locks held only to copy or update a
@@ -45,7 +87,7 @@ pub struct Hub {
     status: RwLock<Status>,
     logs: Mutex<LogRing>,
     metrics: Mutex<VecDeque<MetricsPoint>>,
-    events: broadcast::Sender<Event>,
+    events: broadcast::Sender<Arc<Published>>,
 }
 
 struct LogRing {
@@ -57,6 +99,18 @@ impl Default for Hub {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Which kept log lines [`Hub::logs`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Only lines after this sequence number, oldest first; without it,
+    /// the newest lines.
+    pub since: Option<u64>,
+    /// Only these levels (all if empty).
+    pub levels: Vec<LogLevel>,
+    /// Only lines of this run.
+    pub run_id: Option<String>,
 }
 
 impl Hub {
@@ -88,13 +142,13 @@ impl Hub {
         let before = status.clone();
         change(&mut status);
         if *status != before {
-            let _ = self.events.send(Event::Status(status.clone()));
+            self.publish(Event::Status(Box::new(status.clone())));
         }
     }
 
     /// Pushes a newly stored config, so that every open page shows it.
     pub fn publish_config(&self, config: serde_json::Value) {
-        let _ = self.events.send(Event::Config(config));
+        self.publish(Event::Config(config));
     }
 
     /// Records a metrics reading in the status and the run's history, and
@@ -118,7 +172,7 @@ impl Hub {
             status.current_user_count = point.vus;
             status.metrics = Some(point.clone());
         }
-        let _ = self.events.send(Event::Metrics(point));
+        self.publish(Event::Metrics(Box::new(point)));
     }
 
     /// The metrics readings of the current (or last) run, oldest first.
@@ -131,42 +185,50 @@ impl Hub {
             .collect()
     }
 
-    /// Keeps a log line (numbering it) and pushes it.
-    pub fn push_log(&self, mut line: LogLine) -> u64 {
-        truncate_at_char_boundary(&mut line.message, MAX_LOG_MESSAGE_BYTES);
-        let seq = {
+    /// Keeps log lines (numbering them, cutting long messages) and pushes
+    /// them as one event. Returns the last sequence number given.
+    pub fn push_logs(&self, mut lines: Vec<LogLine>) -> Option<u64> {
+        if lines.is_empty() {
+            return None;
+        }
+        let last = {
             let mut ring = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-            line.seq = ring.next_seq;
-            ring.next_seq += 1;
-            if ring.lines.len() == MAX_LOG_LINES {
-                ring.lines.pop_front();
+            for line in &mut lines {
+                truncate_at_char_boundary(&mut line.message, MAX_LOG_MESSAGE_BYTES);
+                line.seq = ring.next_seq;
+                ring.next_seq += 1;
+                if ring.lines.len() == MAX_LOG_LINES {
+                    ring.lines.pop_front();
+                }
+                ring.lines.push_back(line.clone());
             }
-            ring.lines.push_back(line.clone());
-            line.seq
+            ring.next_seq - 1
         };
-        let _ = self.events.send(Event::Log(line));
-        seq
+        self.publish(Event::Logs(lines));
+        Some(last)
     }
 
-    /// Kept log lines of the given levels (all if `levels` is empty),
-    /// optionally of one run, oldest first: with `since`, the first `limit`
-    /// lines after it (so that a reader following the last `seq` misses
-    /// nothing); without, the newest `limit` (a tail).
-    pub fn logs(
-        &self,
-        since: Option<u64>,
-        limit: usize,
-        levels: &[String],
-        run_id: Option<&str>,
-    ) -> Vec<LogLine> {
+    /// The sequence number of the newest kept line (0 before any).
+    pub fn last_log_seq(&self) -> u64 {
+        self.logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_seq
+            - 1
+    }
+
+    /// Kept log lines that pass `filter`, oldest first: with `since`, the
+    /// first `limit` lines after it (so that a reader following the last
+    /// `seq` misses nothing); without, the newest `limit` (a tail).
+    pub fn logs(&self, filter: &LogFilter, limit: usize) -> Vec<LogLine> {
         let ring = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
         let wanted = |line: &&LogLine| {
-            since.is_none_or(|since| line.seq > since)
-                && (levels.is_empty() || levels.contains(&line.level))
-                && run_id.is_none_or(|id| line.run_id == id)
+            filter.since.is_none_or(|since| line.seq > since)
+                && (filter.levels.is_empty() || filter.levels.contains(&line.level))
+                && filter.run_id.as_deref().is_none_or(|id| line.run_id == id)
         };
         let lines = ring.lines.iter().filter(wanted);
-        if since.is_some() {
+        if filter.since.is_some() {
             return lines.take(limit).cloned().collect();
         }
         let mut tail: Vec<LogLine> = lines.rev().take(limit).cloned().collect();
@@ -175,8 +237,13 @@ impl Hub {
     }
 
     /// A receiver of every event from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.events.subscribe()
+    }
+
+    fn publish(&self, event: Event) {
+        // No subscriber is not an error: the state is kept all the same.
+        let _ = self.events.send(Published::new(event));
     }
 }
 
@@ -194,50 +261,67 @@ fn truncate_at_char_boundary(text: &mut String, max: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LogStream;
 
-    fn line(level: &str, message: &str) -> LogLine {
+    fn line(level: LogLevel, message: &str) -> LogLine {
         LogLine {
             seq: 0,
             time: String::new(),
             run_id: "r".into(),
             script: "s.js".into(),
-            stream: "stderr".into(),
-            level: level.into(),
+            step: 1,
+            stream: LogStream::Stderr,
+            level,
             message: message.into(),
         }
+    }
+
+    fn seqs(lines: Vec<LogLine>) -> Vec<u64> {
+        lines.iter().map(|l| l.seq).collect()
     }
 
     #[test]
     fn logs_are_numbered_filtered_and_bounded() {
         let hub = Hub::new();
         for i in 0..MAX_LOG_LINES + 10 {
-            hub.push_log(line(
-                if i % 2 == 0 { "info" } else { "error" },
-                &format!("m{i}"),
-            ));
+            let level = if i % 2 == 0 {
+                LogLevel::Info
+            } else {
+                LogLevel::Error
+            };
+            hub.push_logs(vec![line(level, &format!("m{i}"))]);
         }
-        let seqs = |lines: Vec<LogLine>| lines.iter().map(|l| l.seq).collect::<Vec<_>>();
-        let all = hub.logs(None, usize::MAX, &[], None);
+        let all = hub.logs(&LogFilter::default(), usize::MAX);
         assert_eq!(all.len(), MAX_LOG_LINES);
         assert_eq!(all.first().unwrap().seq, 11);
         // Without `since`: the newest lines, oldest first.
-        let errors = hub.logs(None, 3, &["error".into()], None);
-        assert_eq!(seqs(errors), [5006, 5008, 5010]);
-        assert!(hub.logs(Some(5010), 10, &[], None).is_empty());
+        let errors = LogFilter {
+            levels: vec![LogLevel::Error],
+            ..LogFilter::default()
+        };
+        assert_eq!(seqs(hub.logs(&errors, 3)), [5006, 5008, 5010]);
+        let after = LogFilter {
+            since: Some(5010),
+            ..LogFilter::default()
+        };
+        assert!(hub.logs(&after, 10).is_empty());
+        assert_eq!(hub.last_log_seq(), 5010);
     }
 
     /// A reader that follows `seq` page by page sees every kept line once.
     #[test]
     fn paging_with_since_misses_no_line() {
         let hub = Hub::new();
-        for i in 0..46 {
-            hub.push_log(line("info", &format!("m{i}")));
-        }
+        let batch: Vec<LogLine> = (0..46)
+            .map(|i| line(LogLevel::Info, &format!("m{i}")))
+            .collect();
+        assert_eq!(hub.push_logs(batch), Some(46));
         let page = |since| {
-            hub.logs(Some(since), 5, &[], None)
-                .iter()
-                .map(|l| l.seq)
-                .collect::<Vec<_>>()
+            let filter = LogFilter {
+                since: Some(since),
+                ..LogFilter::default()
+            };
+            seqs(hub.logs(&filter, 5))
         };
         assert_eq!(page(2), [3, 4, 5, 6, 7]);
         let mut since = 0;
@@ -254,8 +338,11 @@ mod tests {
     #[test]
     fn long_messages_are_cut_at_a_character_boundary() {
         let hub = Hub::new();
-        hub.push_log(line("info", &"é".repeat(MAX_LOG_MESSAGE_BYTES)));
-        let kept = &hub.logs(None, 1, &[], None)[0].message;
+        hub.push_logs(vec![line(
+            LogLevel::Info,
+            &"é".repeat(MAX_LOG_MESSAGE_BYTES),
+        )]);
+        let kept = &hub.logs(&LogFilter::default(), 1)[0].message;
         assert!(kept.len() <= MAX_LOG_MESSAGE_BYTES + '…'.len_utf8());
     }
 
@@ -287,7 +374,26 @@ mod tests {
         let mut events = hub.subscribe();
         hub.update_status(|s| s.is_running = true);
         hub.update_status(|s| s.is_running = true);
-        assert!(matches!(events.recv().await.unwrap(), Event::Status(s) if s.is_running));
+        let first = events.recv().await.unwrap();
+        assert!(matches!(first.event(), Event::Status(s) if s.is_running));
         assert!(events.try_recv().is_err());
+    }
+
+    /// A batch of lines is one event, and every subscriber shares its JSON:
+    /// it is written once, not once per subscriber.
+    #[tokio::test]
+    async fn a_batch_is_one_event_with_one_shared_json_text() {
+        let hub = Hub::new();
+        let (mut a, mut b) = (hub.subscribe(), hub.subscribe());
+        hub.push_logs(vec![line(LogLevel::Info, "x"), line(LogLevel::Info, "y")]);
+        let (seen_a, seen_b) = (a.recv().await.unwrap(), b.recv().await.unwrap());
+        assert!(Arc::ptr_eq(&seen_a, &seen_b));
+        let json = seen_a.json();
+        assert!(Arc::ptr_eq(&json, &seen_b.json()));
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["type"], "logs");
+        assert_eq!(value["data"][1]["message"], "y");
+        assert_eq!(value["data"][0]["seq"], 1);
+        assert!(a.try_recv().is_err());
     }
 }

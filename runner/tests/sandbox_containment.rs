@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use k6_runner::contract::{Config, OutputStream, Plan, Policy, SummarySource};
+use k6_runner::contract::{Config, OutputStream, Plan, Policy, SuiteEntry, SummarySource};
 use k6_runner::sandbox::{ParserSession, PluginSource, Sandbox, SandboxError, SharedCore};
 
 const TARGET: &str = "wasm32-unknown-unknown";
@@ -170,7 +170,17 @@ fn sample_config(users: u32) -> Config {
         test_duration_seconds: 30,
         ramp_up_seconds: 5,
         max_duration_seconds: 120,
-        enabled_scripts: vec!["smoke.js".to_owned()],
+        enabled_scripts: vec![SuiteEntry {
+            script: "smoke.js".to_owned(),
+            users: None,
+            test_duration_seconds: None,
+            ramp_up_seconds: None,
+            max_duration_seconds: None,
+            iterations: None,
+            load: None,
+            env: Vec::new(),
+            args: None,
+        }],
         interval_seconds: 5,
     }
 }
@@ -235,7 +245,7 @@ fn a_looping_parser_is_stopped_and_its_session_goes_on() {
     let summary = session
         .summary()
         .expect("summary answers after the failure");
-    assert!(matches!(summary.source, SummarySource::None));
+    assert!(matches!(summary.total.source, SummarySource::None));
     let metrics = session
         .feed_metrics("{}", 1_234)
         .expect("feed-metrics answers after the failure")

@@ -198,10 +198,10 @@ async fn plugin_inspect_shows_exports_and_no_function_import() {
     let out = runner(&["plugin", "inspect"]).await;
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("package: vudatasim:k6@0.1.0"), "{text}");
+    assert!(text.contains("package: vudatasim:k6@0.2.0"), "{text}");
     for interface in ["config", "plan", "logs"] {
         assert!(
-            text.contains(&format!("vudatasim:k6/{interface}@0.1.0:")),
+            text.contains(&format!("vudatasim:k6/{interface}@0.2.0:")),
             "{text}"
         );
     }

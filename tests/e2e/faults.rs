@@ -249,15 +249,11 @@ async fn chatty_script_keeps_logs_bounded_and_rotated() {
         "far more lines went through: {}",
         logs["next"]
     );
-    let run_dir = world.data.join("runs").join(&run_id);
-    let parts: Vec<u64> = std::fs::read_dir(&run_dir)
+    let step_dir = world.data.join("runs").join(&run_id).join("01-chatty.js");
+    let parts: Vec<u64> = std::fs::read_dir(&step_dir)
         .unwrap()
         .map(|e| e.unwrap())
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("01-chatty.js.log")
-        })
+        .filter(|e| e.file_name().to_string_lossy().starts_with("output.log"))
         .map(|e| e.metadata().unwrap().len())
         .collect();
     assert_eq!(parts.len(), 4, "the log and three rotated parts: {parts:?}");

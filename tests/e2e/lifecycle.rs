@@ -85,7 +85,8 @@ async fn runner_killed_mid_run_is_cleaned_up_at_the_next_start() {
         .data
         .join("runs")
         .join(&run_id)
-        .join("01-legacy_wrapper.sh.log");
+        .join("01-legacy_wrapper.sh")
+        .join("output.log");
     assert!(
         std::fs::read_to_string(&log).unwrap().contains("running ("),
         "the step's log was kept: {}",

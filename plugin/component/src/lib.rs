@@ -1,17 +1,23 @@
 //! The WebAssembly component face of [`k6_core`]: wit-bindgen exports that
 //! delegate to the core. No logic lives here; if some appears, move it into
 //! the core.
+//!
+//! The exports exist only in the `wasm32` build: the canonical-ABI symbol
+//! names (`vudatasim:k6/config@0.2.0#validate`) are not valid in a native
+//! linker's version script, so a native `cargo build --workspace` compiles
+//! the adapter's code without exporting it.
 
 use std::cell::RefCell;
 
 use k6_core::contract::exports::vudatasim::k6::{config, logs, plan};
 use k6_core::types::{
-    ApiStatus, CatalogueEntry, Config, ExitStatus, FieldError, LiveMetrics, NumberedEvent,
+    CatalogueEntry, Config, Defaults, ExitStatus, FieldError, LiveMetrics, NumberedEvent,
     OutputStream, ParseError, Plan, PlanContext, Policy, RenderError, ScriptFile, ScriptKind,
     ScriptSummary, StopCause, Verdict,
 };
 
 /// The exported component.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Core;
 
 impl config::Guest for Core {
@@ -19,7 +25,7 @@ impl config::Guest for Core {
         k6_core::config::default_policy()
     }
 
-    fn default_config(catalogue: Vec<CatalogueEntry>, policy: Policy) -> Config {
+    fn default_config(catalogue: Vec<CatalogueEntry>, policy: Policy) -> Defaults {
         k6_core::config::default_config(&catalogue, &policy)
     }
 
@@ -37,10 +43,6 @@ impl config::Guest for Core {
 
     fn catalogue(files: Vec<ScriptFile>, policy: Policy) -> Vec<CatalogueEntry> {
         k6_core::scripts::catalogue(files, &policy)
-    }
-
-    fn script_kind_of(name: String, policy: Policy) -> Option<ScriptKind> {
-        k6_core::scripts::kind_of(&name, &policy)
     }
 }
 
@@ -61,22 +63,19 @@ impl plan::Guest for Core {
         k6_core::render::render(&plan, template.as_deref())
     }
 
-    fn judge(exit: ExitStatus, cause: StopCause) -> Verdict {
-        k6_core::plan::judge(exit, cause)
+    fn judge(exit: ExitStatus, cause: StopCause, kind: ScriptKind) -> Verdict {
+        k6_core::plan::judge(exit, cause, kind)
     }
 }
 
 impl logs::Guest for Core {
     type Parser = Parser;
-
-    fn parse_status(json: String) -> Result<ApiStatus, ParseError> {
-        k6_core::logs::parse_status(&json)
-    }
 }
 
 /// The exported parser resource. The component model hands out `&self`, so
 /// the core's `&mut` parser sits in a `RefCell` (a component instance is
 /// single-threaded).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Parser(RefCell<k6_core::logs::Parser>);
 
 impl logs::GuestParser for Parser {
@@ -105,4 +104,5 @@ impl logs::GuestParser for Parser {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
 k6_core::contract::export_core!(Core);

@@ -1,4 +1,4 @@
-//! The parser of k6's output (the `logs` interface of `wit/v0.1.0/logs.wit`).
+//! The parser of k6's output (the `logs` interface of `wit/v0.2.0/logs.wit`).
 //!
 //! Written against real k6 1.1.0 output (`tests/fixtures/k6-1.1.0`). It never
 //! panics and never fails on odd lines: a line it does not recognise is
@@ -7,7 +7,7 @@
 //! # Layout
 //!
 //! - [`Parser`]: one script's reader; routes each line by stream and keeps
-//!   the best summary seen. [`parse_status`] reads `/v1/status`.
+//!   the best summary seen (every one, when a wrapper ran k6 several times).
 //! - `stdout`: the stdout state machine (progress blocks, the summary, other
 //!   text), built on
 //!   - `progress`: `running (…)` / `paused (…)` lines and scenario lines;
@@ -19,8 +19,10 @@
 //!   - `level`: logrus level names;
 //!   - `notice`: which log messages tell how the run goes.
 //! - `summary_json`: `--summary-export` files and `handleSummary()` data.
-//! - `rest_api`: `/v1/status` and `/v1/metrics` bodies, and the request rate
-//!   between readings.
+//! - `metrics`: every metric of a summary, in either form.
+//! - `totals`: the figures of several k6 runs that add up exactly.
+//! - `rest_api`: `/v1/metrics` bodies, and the request rate between
+//!   readings.
 //! - `json_doc`: JSON parsing with operator-readable errors, lenient numbers.
 //! - `units`: `1.11ms`, `378.73µs`, `0h00m01.0s`, `14 kB`, `50.00%`, `19.5/s`.
 //! - `search`: substring search for per-line hot paths, fast on wasm32 too.
@@ -29,6 +31,7 @@ mod json_doc;
 mod json_log;
 mod level;
 mod logfmt;
+mod metrics;
 mod notice;
 mod progress;
 mod rest_api;
@@ -37,10 +40,11 @@ mod stderr;
 mod stdout;
 mod summary_json;
 mod text_summary;
+mod totals;
 mod units;
 
 use crate::types::{
-    ApiStatus, LineEvent, LiveMetrics, NumberedEvent, OutputStream, ParseError, ScriptSummary,
+    LineEvent, LiveMetrics, NumberedEvent, OutputStream, ParseError, RunSummary, ScriptSummary,
     SummarySource,
 };
 
@@ -59,9 +63,9 @@ const MAX_NAME_BYTES: usize = 512;
 pub struct Parser {
     stdout: stdout::StdoutReader,
     /// The last `--summary-export` document read.
-    summary_export: Option<ScriptSummary>,
+    summary_export: Option<RunSummary>,
     /// The last `handleSummary()` data read.
-    handle_summary: Option<ScriptSummary>,
+    handle_summary: Option<RunSummary>,
     live: rest_api::LiveTracker,
 }
 
@@ -126,21 +130,41 @@ impl Parser {
     }
 
     /// The summary from the best source seen so far: summary export, then
-    /// handleSummary data, then the text summary, then the last live
+    /// handleSummary data, then the text summaries (every one, in order,
+    /// with their exact totals when there are several), then the last live
     /// reading; with none of them, source `none` and no numbers.
     pub fn summary(&self) -> ScriptSummary {
-        self.summary_export
+        let document = self
+            .summary_export
             .clone()
-            .or_else(|| self.handle_summary.clone())
-            .or_else(|| self.stdout.summary())
-            .or_else(|| self.live.summary())
-            .unwrap_or_else(empty_summary)
+            .or_else(|| self.handle_summary.clone());
+        if let Some(total) = document {
+            return ScriptSummary {
+                total,
+                runs: Vec::new(),
+            };
+        }
+        let mut texts = self.stdout.summaries();
+        match texts.len() {
+            0 => ScriptSummary {
+                total: self.live.summary().unwrap_or_else(empty_summary),
+                runs: Vec::new(),
+            },
+            1 => ScriptSummary {
+                total: texts.remove(0),
+                runs: Vec::new(),
+            },
+            _ => ScriptSummary {
+                total: totals::combine(&texts),
+                runs: texts,
+            },
+        }
     }
 }
 
 /// The summary when nothing was seen.
-fn empty_summary() -> ScriptSummary {
-    ScriptSummary {
+pub(crate) fn empty_summary() -> RunSummary {
+    RunSummary {
         source: SummarySource::None,
         requests: None,
         request_rate: None,
@@ -152,12 +176,17 @@ fn empty_summary() -> ScriptSummary {
         data_received_bytes: None,
         data_sent_bytes: None,
         thresholds: Vec::new(),
+        metrics: Vec::new(),
     }
 }
 
-/// Reads a `/v1/status` body (or its bare `attributes` object).
-pub fn parse_status(json: &str) -> Result<ApiStatus, ParseError> {
-    rest_api::parse_status(json)
+/// The message of a k6 log line in either format (`time=… level=error
+/// msg="…"` or `--log-format json`), if the line is one.
+pub(crate) fn log_message(line: &str) -> Option<String> {
+    match stderr::log_event(line)? {
+        LineEvent::Log(record) | LineEvent::Notice((_, record)) => Some(record.message),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -166,7 +195,9 @@ mod tests {
 
     #[test]
     fn an_empty_parser_has_no_summary() {
-        assert_eq!(Parser::new().summary(), empty_summary());
+        let summary = Parser::new().summary();
+        assert_eq!(summary.total, empty_summary());
+        assert!(summary.runs.is_empty());
     }
 
     /// The component's batch form: lines ended by `\n`, the last one may
@@ -214,20 +245,20 @@ mod tests {
         parser
             .feed_metrics(r#"{"data":[]}"#, 1_000)
             .expect("a reading");
-        assert_eq!(parser.summary().source, SummarySource::LiveMetrics);
+        assert_eq!(parser.summary().total.source, SummarySource::LiveMetrics);
         parser.feed(
             OutputStream::Stdout,
             &["".to_owned(), "  █ TOTAL RESULTS ".to_owned()],
         );
-        assert_eq!(parser.summary().source, SummarySource::TextSummary);
+        assert_eq!(parser.summary().total.source, SummarySource::TextSummary);
         parser
             .feed_handle_summary(r#"{"metrics":{}}"#)
             .expect("handleSummary data");
-        assert_eq!(parser.summary().source, SummarySource::HandleSummary);
+        assert_eq!(parser.summary().total.source, SummarySource::HandleSummary);
         parser
             .feed_summary_export(r#"{"metrics":{}}"#)
             .expect("a summary export");
-        assert_eq!(parser.summary().source, SummarySource::SummaryExport);
+        assert_eq!(parser.summary().total.source, SummarySource::SummaryExport);
     }
 
     #[test]
@@ -237,7 +268,7 @@ mod tests {
             .feed_summary_export(r#"{"metrics":{"http_reqs":{"count":3}}}"#)
             .expect("a summary export");
         assert!(parser.feed_summary_export("{").is_err());
-        assert_eq!(parser.summary().requests, Some(3));
+        assert_eq!(parser.summary().total.requests, Some(3));
     }
 
     #[test]

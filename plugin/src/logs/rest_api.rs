@@ -1,96 +1,15 @@
-//! k6's REST API bodies: `/v1/status` and `/v1/metrics` (JSON:API
-//! documents; `/v1/metrics` is served as `text/plain` but is JSON).
+//! k6's REST API bodies: `/v1/metrics` (a JSON:API document, served as
+//! `text/plain` but JSON).
 //!
 //! ```text
-//! {"data":{"type":"status","id":"default","attributes":{"status":7,"paused":false,
-//!   "vus":2,"vus-max":10,"stopped":false,"running":true,"tainted":false}}}
 //! {"data":[{"type":"metrics","id":"http_reqs","attributes":{"type":"counter",
 //!   "contains":"default","tainted":null,"sample":{"count":18,"rate":10.75}}}, …]}
 //! ```
 
 use super::json_doc::{self, number, whole, whole_u32};
 use super::summary_json;
-use crate::types::{ApiStatus, LiveMetrics, ParseError, RunStatus, ScriptSummary, SummarySource};
+use crate::types::{LiveMetrics, ParseError, RunSummary, SummarySource};
 use serde_json::{Map, Value};
-
-/// Reads a `/v1/status` body. Also takes the bare `attributes` object (as
-/// `status_poll` tools log it) and the body of a `PATCH /v1/status`, which
-/// answers with the new status. Only `status` is required; a missing flag
-/// reads as false and a missing VU count as 0.
-pub(crate) fn parse_status(json: &str) -> Result<ApiStatus, ParseError> {
-    const WHAT: &str = "/v1/status body";
-    let root = json_doc::parse_object(json, WHAT)?;
-    if let Some(errors) = json_doc::api_errors(&root) {
-        return Err(ParseError::UnexpectedShape(format!(
-            "{WHAT} is an error answer from k6, not a status: {errors}"
-        )));
-    }
-    let attributes = match root.get("data") {
-        Some(data) => data
-            .get("attributes")
-            .and_then(Value::as_object)
-            .ok_or_else(|| {
-                ParseError::UnexpectedShape(format!(
-                    "{WHAT} has \"data\" but no \"data.attributes\" object: {}",
-                    json_doc::excerpt(&data.to_string())
-                ))
-            })?,
-        None if root.contains_key("status") => &root,
-        None => {
-            return Err(ParseError::UnexpectedShape(format!(
-                "{WHAT} has no \"data\" object (found {})",
-                json_doc::keys_of(&root)
-            )));
-        }
-    };
-    let status = attributes.get("status").ok_or_else(|| {
-        ParseError::UnexpectedShape(format!(
-            "{WHAT} has no \"status\" attribute (found {})",
-            json_doc::keys_of(attributes)
-        ))
-    })?;
-    let code = number(Some(status)).ok_or_else(|| {
-        ParseError::UnexpectedShape(format!(
-            "{WHAT} has a \"status\" that is not a number: {status}"
-        ))
-    })?;
-    let flag = |key: &str| {
-        attributes
-            .get(key)
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    };
-    Ok(ApiStatus {
-        status: run_status(code),
-        paused: flag("paused"),
-        vus: whole_u32(attributes.get("vus")).unwrap_or(0),
-        vus_max: whole_u32(attributes.get("vus-max")).unwrap_or(0),
-        stopped: flag("stopped"),
-        running: flag("running"),
-        tainted: flag("tainted"),
-    })
-}
-
-/// k6's `ExecutionStatus` number as a `RunStatus`.
-fn run_status(code: f64) -> RunStatus {
-    const STATUSES: [(f64, RunStatus); 11] = [
-        (0.0, RunStatus::Initializing),
-        (1.0, RunStatus::Initializing),
-        (2.0, RunStatus::Initializing),
-        (3.0, RunStatus::Initializing),
-        (4.0, RunStatus::PausedBeforeRun),
-        (5.0, RunStatus::Started),
-        (6.0, RunStatus::Setup),
-        (7.0, RunStatus::Running),
-        (8.0, RunStatus::Teardown),
-        (9.0, RunStatus::Ended),
-        (10.0, RunStatus::Interrupted),
-    ];
-    STATUSES
-        .iter()
-        .find(|(known, _)| *known == code)
-        .map_or(RunStatus::Unknown, |(_, status)| *status)
-}
 
 /// The `sample` objects of the metrics a live reading uses.
 #[derive(Default)]
@@ -150,7 +69,7 @@ pub(crate) struct LiveTracker {
     /// `(at_ms, requests)` of the last reading that knew the request count.
     previous: Option<(u64, u64)>,
     /// The last reading as a summary.
-    latest: Option<ScriptSummary>,
+    latest: Option<RunSummary>,
 }
 
 impl LiveTracker {
@@ -207,7 +126,7 @@ impl LiveTracker {
         let latency = samples.http_req_duration.and_then(summary_json::latency);
         let failed_request_rate = stat(samples.http_req_failed, "rate");
         let iterations = count(samples.iterations);
-        self.latest = Some(ScriptSummary {
+        self.latest = Some(RunSummary {
             source: SummarySource::LiveMetrics,
             requests,
             request_rate: k6_rate,
@@ -222,6 +141,7 @@ impl LiveTracker {
             data_received_bytes: count(samples.data_received),
             data_sent_bytes: count(samples.data_sent),
             thresholds: Vec::new(),
+            metrics: Vec::new(),
         });
         Ok(LiveMetrics {
             at_ms,
@@ -255,7 +175,7 @@ impl LiveTracker {
     }
 
     /// The last reading as a summary (source `live-metrics`), if any.
-    pub(crate) fn summary(&self) -> Option<ScriptSummary> {
+    pub(crate) fn summary(&self) -> Option<RunSummary> {
         self.latest.clone()
     }
 }
@@ -263,77 +183,6 @@ impl LiveTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const STATUS: &str = r#"{"data":{"type":"status","id":"default","attributes":{"status":7,"paused":false,"vus":2,"vus-max":10,"stopped":false,"running":true,"tainted":false}}}"#;
-
-    #[test]
-    fn reads_a_status_document() {
-        assert_eq!(
-            parse_status(STATUS),
-            Ok(ApiStatus {
-                status: RunStatus::Running,
-                paused: false,
-                vus: 2,
-                vus_max: 10,
-                stopped: false,
-                running: true,
-                tainted: false,
-            })
-        );
-    }
-
-    #[test]
-    fn reads_bare_attributes() {
-        let status = parse_status(
-            r#"{"status":9,"paused":false,"vus":0,"vus-max":2,"stopped":true,"running":false,"tainted":false}"#,
-        )
-        .expect("a status");
-        assert_eq!(status.status, RunStatus::Ended);
-        assert!(status.stopped);
-    }
-
-    #[test]
-    fn every_status_number_maps() {
-        let expected = [
-            RunStatus::Initializing,
-            RunStatus::Initializing,
-            RunStatus::Initializing,
-            RunStatus::Initializing,
-            RunStatus::PausedBeforeRun,
-            RunStatus::Started,
-            RunStatus::Setup,
-            RunStatus::Running,
-            RunStatus::Teardown,
-            RunStatus::Ended,
-            RunStatus::Interrupted,
-            RunStatus::Unknown,
-        ];
-        for (code, status) in expected.iter().enumerate() {
-            assert_eq!(run_status(code as f64), *status, "status {code}");
-        }
-        assert_eq!(run_status(-1.0), RunStatus::Unknown);
-        assert_eq!(run_status(7.5), RunStatus::Unknown);
-    }
-
-    #[test]
-    fn status_errors_say_what_is_missing() {
-        let shape = |json: &str| match parse_status(json) {
-            Err(ParseError::UnexpectedShape(message)) => message,
-            other => panic!("expected an unexpected shape for {json}, got {other:?}"),
-        };
-        assert!(shape(r#"{"data":{"attributes":{"paused":true}}}"#).contains("no \"status\""));
-        assert!(shape(r#"{"data":{"id":"default"}}"#).contains("data.attributes"));
-        assert!(shape(r#"{"other":1}"#).contains("no \"data\""));
-        assert!(shape(r#"{"status":"seven"}"#).contains("not a number"));
-        assert!(
-            shape(r#"{"errors":[{"status":"500","title":"Pause error","detail":"nope"}]}"#)
-                .contains("500 Pause error: nope")
-        );
-        assert!(matches!(
-            parse_status("nope"),
-            Err(ParseError::InvalidJson(_))
-        ));
-    }
 
     fn metrics_body(requests: u64, rate: f64) -> String {
         format!(

@@ -5,12 +5,17 @@
 //! scenario; before VUs run the `running` line is missing and the block
 //! starts with `Init [ 0% ]` or `Run [ 100% ] setup()`. The summary is a run
 //! of indented lines and blank lines; the progress block k6 prints after it
-//! (never indented) ends it.
+//! (never indented) ends it. A wrapper that runs k6 several times prints
+//! several summaries; each one is kept, in order.
 
 use super::progress::{parse_progress, parse_scenario};
 use super::stderr::log_event;
 use super::text_summary::TextSummary;
-use crate::types::{LineEvent, ScriptSummary};
+use crate::types::{LineEvent, RunSummary};
+
+/// Most text summaries kept from one stream; a wrapper that runs k6 more
+/// often keeps the first ones (the cap bounds memory).
+pub(crate) const MAX_SUMMARIES: usize = 100;
 
 /// What the previous stdout line was, as far as the next one cares.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -29,7 +34,9 @@ enum Previous {
 pub(crate) struct StdoutReader {
     previous: Previous,
     in_summary: bool,
-    summary: TextSummary,
+    /// The summary being read is kept (false past [`MAX_SUMMARIES`]).
+    keeping: bool,
+    summaries: Vec<TextSummary>,
 }
 
 impl StdoutReader {
@@ -51,12 +58,21 @@ impl StdoutReader {
         let previous = std::mem::replace(&mut self.previous, Previous::Other);
         if line.starts_with(' ') {
             if self.in_summary {
-                self.summary.read(line);
+                if self.keeping
+                    && let Some(summary) = self.summaries.last_mut()
+                {
+                    summary.read(line);
+                }
                 return LineEvent::SummaryLine;
             }
             if TextSummary::opens(line, previous == Previous::Blank) {
                 self.in_summary = true;
-                self.summary.begin(line);
+                self.keeping = self.summaries.len() < MAX_SUMMARIES;
+                if self.keeping {
+                    let mut summary = TextSummary::default();
+                    summary.begin(line);
+                    self.summaries.push(summary);
+                }
                 return LineEvent::SummaryLine;
             }
             return LineEvent::Text;
@@ -72,9 +88,12 @@ impl StdoutReader {
         log_event(line).unwrap_or(LineEvent::Text)
     }
 
-    /// The text summary read so far, if one was printed.
-    pub(crate) fn summary(&self) -> Option<ScriptSummary> {
-        self.summary.summary()
+    /// Every text summary read so far, in order.
+    pub(crate) fn summaries(&self) -> Vec<RunSummary> {
+        self.summaries
+            .iter()
+            .filter_map(TextSummary::summary)
+            .collect()
     }
 }
 
@@ -184,7 +203,10 @@ mod tests {
                 "progress", "scenario", "text", "text"
             ]
         );
-        assert_eq!(reader.summary().and_then(|s| s.requests), Some(98));
+        assert_eq!(
+            reader.summaries().first().and_then(|s| s.requests),
+            Some(98)
+        );
     }
 
     #[test]

@@ -16,13 +16,14 @@
 //! is used.
 
 use super::json_doc::{self, number, whole, whole_u32};
+use super::metrics::{self, MAX_METRICS};
 use super::{MAX_NAME_BYTES, MAX_THRESHOLDS, units};
-use crate::types::{Checks, Latency, ParseError, ScriptSummary, SummarySource, ThresholdResult};
+use crate::types::{Checks, Latency, ParseError, RunSummary, SummarySource, ThresholdResult};
 use serde_json::{Map, Value};
 
 /// Reads a summary document of either kind; `source` says which one the
 /// caller was given, and labels the result.
-pub(crate) fn read(json: &str, source: SummarySource) -> Result<ScriptSummary, ParseError> {
+pub(crate) fn read(json: &str, source: SummarySource) -> Result<RunSummary, ParseError> {
     let what = match source {
         SummarySource::HandleSummary => "handleSummary data",
         _ => "summary export",
@@ -46,7 +47,7 @@ pub(crate) fn read(json: &str, source: SummarySource) -> Result<ScriptSummary, P
             fails: whole(checks.get("fails"))?,
         })
     });
-    Ok(ScriptSummary {
+    Ok(RunSummary {
         source,
         requests: counter("http_reqs", "count"),
         request_rate: values("http_reqs").and_then(|v| number(v.get("rate"))),
@@ -60,6 +61,11 @@ pub(crate) fn read(json: &str, source: SummarySource) -> Result<ScriptSummary, P
         data_received_bytes: counter("data_received", "count"),
         data_sent_bytes: counter("data_sent", "count"),
         thresholds: thresholds(metrics),
+        metrics: metrics
+            .iter()
+            .filter_map(|(name, metric)| metrics::from_document(name, metric.as_object()?))
+            .take(MAX_METRICS)
+            .collect(),
     })
 }
 

@@ -20,11 +20,13 @@
 //! (without the expressions), groups as `█ name` with their checks.
 //!
 //! Only `TOTAL RESULTS` (or the whole legacy list) feeds the numbers: group
-//! and scenario sections repeat metric names with partial values.
+//! and scenario sections repeat metric names with partial values. Every
+//! metric line there, custom metrics included, is kept as a metric.
 
+use super::metrics::{self, MAX_METRICS};
 use super::search::Needle;
 use super::{MAX_NAME_BYTES, MAX_THRESHOLDS, units};
-use crate::types::{Checks, Latency, ScriptSummary, SummarySource, ThresholdResult};
+use crate::types::{Checks, Latency, Metric, RunSummary, SummarySource, ThresholdResult};
 
 /// Which layout the summary being read has.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -72,6 +74,7 @@ pub(crate) struct TextSummary {
     data_received_bytes: Option<u64>,
     data_sent_bytes: Option<u64>,
     thresholds: Vec<ThresholdResult>,
+    metrics: Vec<Metric>,
 }
 
 impl TextSummary {
@@ -121,6 +124,8 @@ impl TextSummary {
             (Layout::Sections, Section::Thresholds) => self.read_threshold_line(trimmed),
             (Layout::Sections, Section::Totals) => {
                 if let Some((_, name, value)) = metric_line(trimmed) {
+                    let metric = self.qualified(name);
+                    self.keep_metric(&metric, value);
                     self.read_metric(name, value);
                 }
             }
@@ -132,6 +137,7 @@ impl TextSummary {
                         // expression, so the expression stays empty.
                         push_threshold(&mut self.thresholds, &metric, "", passed);
                     }
+                    self.keep_metric(&metric, value);
                     self.read_metric(name, value);
                 }
             }
@@ -195,6 +201,15 @@ impl TextSummary {
         units::capped(&format!("{parent}{{{}}}", tags.trim()), MAX_NAME_BYTES)
     }
 
+    /// Keeps a metric line as a metric, up to [`MAX_METRICS`].
+    fn keep_metric(&mut self, metric: &str, value: &str) {
+        if self.metrics.len() < MAX_METRICS
+            && let Some(read) = metrics::from_text(metric, value)
+        {
+            self.metrics.push(read);
+        }
+    }
+
     /// Takes the numbers the summary needs from one `name....: value` line.
     fn read_metric(&mut self, name: &str, value: &str) {
         let mut words = value.split_whitespace();
@@ -232,7 +247,7 @@ impl TextSummary {
     }
 
     /// The summary read so far, or `None` if no summary was seen.
-    pub(crate) fn summary(&self) -> Option<ScriptSummary> {
+    pub(crate) fn summary(&self) -> Option<RunSummary> {
         if !self.seen {
             return None;
         }
@@ -244,7 +259,9 @@ impl TextSummary {
             (Some(passes), Some(fails)) => Some(Checks { passes, fails }),
             _ => None,
         };
-        Some(ScriptSummary {
+        let mut metrics = self.metrics.clone();
+        metrics.sort_by(|a, b| a.name.cmp(&b.name));
+        Some(RunSummary {
             source: SummarySource::TextSummary,
             requests: self.requests,
             request_rate: self.request_rate,
@@ -256,6 +273,7 @@ impl TextSummary {
             data_received_bytes: self.data_received_bytes,
             data_sent_bytes: self.data_sent_bytes,
             thresholds: self.thresholds.clone(),
+            metrics,
         })
     }
 }
@@ -378,7 +396,7 @@ fn size<'a>(words: &mut impl Iterator<Item = &'a str>) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn read_all(lines: &[&str]) -> ScriptSummary {
+    fn read_all(lines: &[&str]) -> RunSummary {
         let mut summary = TextSummary::default();
         let mut lines = lines.iter();
         let first = lines.next().expect("a first line");

@@ -5,13 +5,20 @@
 # the config and render it again rather than editing this file.
 #
 # Environment:
-#   K6        the k6 binary (default: k6 on PATH)
+#   K6        the k6 binary (default: k6 on PATH); legacy wrappers find it
+#             as `k6` on PATH
 #   BASH_CMD  the bash that runs legacy wrappers (default: bash on PATH)
 #
-# Each script runs in its own folder under `timeout`: past its time limit it
-# gets one SIGINT (k6 stops and still writes its summary; a second signal
-# would kill it without one), then SIGKILL 30 s later if it is still there.
-# Ctrl+C or SIGTERM does the same to the running script and ends the suite.
+# Each step gets its own folder, created below the directory this script is
+# started from: a k6 script runs in it, so its summary export and the files
+# its handleSummary() writes stay there; a legacy wrapper runs in its own
+# folder, as the original k6_all.sh ran it. k6's REST API is off, so a k6
+# already running on this machine is no obstacle.
+#
+# Each script runs under `timeout`: past its time limit it gets one SIGINT
+# (k6 stops and still writes its summary; a second signal would kill it
+# without one), then SIGKILL 30 s later if it is still there. Ctrl+C or
+# SIGTERM does the same to the running script and ends the suite.
 #
 # Exit status: 0 when every script passed, 1 when any failed, 130 when the
 # suite was stopped.
@@ -20,6 +27,15 @@ unset CDPATH
 
 K6="${K6:-k6}"
 BASH_CMD="${BASH_CMD:-bash}"
+# A k6 given by its path: made absolute (steps change folders) and put first
+# on PATH, where legacy wrappers look for `k6`.
+case "$K6" in
+  */*)
+    K6="$(cd -- "$(dirname -- "$K6")" && pwd)/$(basename -- "$K6")"
+    PATH="$(dirname -- "$K6"):$PATH"
+    export PATH
+    ;;
+esac
 
 failures=0
 stop_requested=0
@@ -102,7 +118,8 @@ printf 'k6 suite: %s script(s), about %s s\n' '3' '16220'
 
 begin_step '1' '3' 'smoke.js'
 (
-  cd -- '/srv/k6/scripts' &&
+  mkdir -p -- 'k6-results/01-smoke.js' &&
+  cd -- 'k6-results/01-smoke.js' &&
   exec env -- 'K6_NO_USAGE_REPORT'='true' \
     timeout --signal=INT --kill-after=30 '6000' \
     "$K6" \
@@ -110,9 +127,9 @@ begin_step '1' '3' 'smoke.js'
     '--no-usage-report' \
     '--no-color' \
     '--address' \
-    '127.0.0.1:41001' \
+    '' \
     '--summary-export' \
-    '/srv/k6/runs/2026-11-25T13-00-00Z/01-smoke.js.summary.json' \
+    'summary.json' \
     '--summary-trend-stats' \
     'avg,min,med,max,p(90),p(95),p(99)' \
     '--vus' \
@@ -127,6 +144,7 @@ pause '10'
 
 begin_step '2' '3' 'legacy/overall-1.sh'
 (
+  mkdir -p -- 'k6-results/02-legacy_overall-1.sh' &&
   cd -- '/srv/k6/scripts/legacy' &&
   exec env -- 'K6_NO_USAGE_REPORT'='true' \
     timeout --signal=INT --kill-after=30 '6000' \
@@ -143,7 +161,8 @@ pause '10'
 
 begin_step '3' '3' 'dash/load.js'
 (
-  cd -- '/srv/k6/scripts/dash' &&
+  mkdir -p -- 'k6-results/03-dash_load.js' &&
+  cd -- 'k6-results/03-dash_load.js' &&
   exec env -- 'K6_NO_USAGE_REPORT'='true' \
     timeout --signal=INT --kill-after=30 '6000' \
     "$K6" \
@@ -151,9 +170,9 @@ begin_step '3' '3' 'dash/load.js'
     '--no-usage-report' \
     '--no-color' \
     '--address' \
-    '127.0.0.1:41003' \
+    '' \
     '--summary-export' \
-    '/srv/k6/runs/2026-11-25T13-00-00Z/03-dash_load.js.summary.json' \
+    'summary.json' \
     '--summary-trend-stats' \
     'avg,min,med,max,p(90),p(95),p(99)' \
     '--vus' \

@@ -110,7 +110,9 @@ impl From<ControlError> for ApiError {
                 );
                 api
             }
-            ControlError::Core(_) | ControlError::Internal(_) => Self::internal(&error),
+            ControlError::Core(_) | ControlError::Template(_) | ControlError::Ports(_) => {
+                Self::internal(&error)
+            }
         }
     }
 }

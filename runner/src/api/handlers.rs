@@ -14,6 +14,8 @@ use super::error::{ApiError, respond};
 use crate::audit::{AuditEntry, config_diff};
 use crate::auth::Identity;
 use crate::contract::StopCause;
+use crate::hub::LogFilter;
+use crate::model::LogLevel;
 use crate::service::Service;
 
 /// Lines returned by `GET /logs` (and entries by `GET /audit`) when no
@@ -22,7 +24,8 @@ pub const DEFAULT_LOG_LIMIT: usize = 500;
 /// Most lines one `GET /logs` (or entries one `GET /audit`) returns.
 pub const MAX_LOG_LIMIT: usize = 5_000;
 
-fn json_text(text: String, status: StatusCode) -> Response {
+fn json_text(text: impl Into<String>, status: StatusCode) -> Response {
+    let text: String = text.into();
     let mut response = reply::with_status(text, status).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -63,7 +66,7 @@ fn audit<T>(
 
 /// `GET /config`
 pub async fn get_config(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
-    Ok(json_text(service.config().1, StatusCode::OK))
+    Ok(json_text(&*service.config_json(), StatusCode::OK))
 }
 
 /// `PUT /config`
@@ -72,7 +75,7 @@ pub async fn put_config(
     service: Arc<Service>,
     body: Result<Bytes, ApiError>,
 ) -> Result<Response, Infallible> {
-    let before = service.config().1;
+    let before = service.config_value();
     let result = async {
         let text = String::from_utf8(body?.to_vec()).map_err(|e| {
             ApiError::new(
@@ -83,20 +86,20 @@ pub async fn put_config(
         Ok(service.put_config(text).await?)
     }
     .await;
-    audit(&service, &who, "config.update", &result, |after| {
-        (None, Some(config_diff(&before, after)))
+    audit(&service, &who, "config.update", &result, |_| {
+        (None, Some(config_diff(&before, &service.config_value())))
     });
-    respond(result.map(|json| json_text(json, StatusCode::OK)))
+    respond(result.map(|json| json_text(&*json, StatusCode::OK)))
 }
 
 /// `POST /config/reset`
 pub async fn reset_config(who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
-    let before = service.config().1;
+    let before = service.config_value();
     let result = service.reset_config().await.map_err(ApiError::from);
-    audit(&service, &who, "config.reset", &result, |after| {
-        (None, Some(config_diff(&before, after)))
+    audit(&service, &who, "config.reset", &result, |_| {
+        (None, Some(config_diff(&before, &service.config_value())))
     });
-    respond(result.map(|json| json_text(json, StatusCode::OK)))
+    respond(result.map(|json| json_text(&*json, StatusCode::OK)))
 }
 
 /// `POST /start`
@@ -155,28 +158,32 @@ pub async fn logs(
     service: Arc<Service>,
     query: LogQuery,
 ) -> Result<Response, Infallible> {
-    let levels: Vec<String> = query
+    let mut levels = Vec::new();
+    for name in query
         .level
         .as_deref()
-        .map(|levels| {
-            levels
-                .split(',')
-                .map(|l| l.trim().to_ascii_lowercase())
-                .filter(|l| !l.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(bad) = levels
-        .iter()
-        .find(|l| !["debug", "info", "warning", "error"].contains(&l.as_str()))
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
     {
-        return respond::<Response>(Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("level {bad:?} is not one of debug, info, warning, error"),
-        )));
+        match LogLevel::parse(name) {
+            Some(level) => levels.push(level),
+            None => {
+                return respond::<Response>(Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("level {name:?} is not one of debug, info, warning, error"),
+                )));
+            }
+        }
     }
     let limit = query.limit.unwrap_or(DEFAULT_LOG_LIMIT).min(MAX_LOG_LIMIT);
-    let lines = service.logs(query.since, limit, &levels, query.run.as_deref());
+    let filter = LogFilter {
+        since: query.since,
+        levels,
+        run_id: query.run,
+    };
+    let lines = service.logs(&filter, limit);
     let next = lines
         .last()
         .map_or(query.since.unwrap_or(0), |line| line.seq);

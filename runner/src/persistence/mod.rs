@@ -9,12 +9,17 @@
 //! <data-dir>/config.json        the current config (canonical JSON)
 //! <data-dir>/active-run         id of the run in progress, while one runs
 //! <data-dir>/runs/<id>/run.json the run record
-//! <data-dir>/runs/<id>/NN-*.log per-step output, rotated by size
-//! <data-dir>/runs/<id>/NN-*.summary.json  k6's --summary-export
-//! <data-dir>/cache/             precompiled core component
+//! <data-dir>/runs/<id>/NN-<name>/ one folder per step: its snapshot
+//!                               (script.tar, or scripts/ for a wrapper),
+//!                               output.log (rotated by size), k6's
+//!                               summary.json and whatever the step wrote
+//! <data-dir>/pending/<id>.json  a run record that could not be written
+//!                               into its folder (kept until it can be)
+//! <data-dir>/cache/             precompiled core component, k6 inspections
 //! ```
 
 pub mod logfile;
+pub mod records;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
@@ -232,19 +237,63 @@ impl DataDir {
         Ok(dir)
     }
 
-    /// Writes a run record atomically.
+    /// Writes a run record atomically into its run folder.
     pub fn write_run(&self, record: &RunRecord) -> Result<(), PersistError> {
         let path = self.run_dir(&record.id).join("run.json");
-        let json = serde_json::to_vec_pretty(record).map_err(|e| PersistError::Corrupt {
-            path: path.clone(),
-            reason: format!("cannot encode the run record: {e}"),
-        })?;
-        write_atomically(&path, &json)
+        write_atomically(&path, &encode(record, &path)?)?;
+        // The folder's copy is current now; a pending one is stale.
+        let pending = self.pending_path(&record.id);
+        match std::fs::remove_file(&pending) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("removing", &pending)(e)),
+            _ => Ok(()),
+        }
     }
 
-    /// Reads run `id`'s record.
+    /// Writes a run record that could not go into its run folder to
+    /// `pending/<id>.json`, where reads find it first.
+    pub fn write_pending(&self, record: &RunRecord) -> Result<(), PersistError> {
+        let dir = self.root.join("pending");
+        std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        let path = self.pending_path(&record.id);
+        write_atomically(&path, &encode(record, &path)?)
+    }
+
+    /// Moves every pending record into its run folder, where that works
+    /// now; returns the ids still pending.
+    pub fn settle_pending(&self) -> Vec<String> {
+        self.pending_ids()
+            .into_iter()
+            .filter(|id| match self.read_run(id) {
+                Ok(record) => self.write_run(&record).is_err(),
+                Err(_) => true,
+            })
+            .collect()
+    }
+
+    fn pending_path(&self, id: &str) -> PathBuf {
+        self.root.join("pending").join(format!("{id}.json"))
+    }
+
+    fn pending_ids(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.root.join("pending")) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter_map(|name| name.strip_suffix(".json").map(str::to_owned))
+            .collect()
+    }
+
+    /// Reads run `id`'s record: the pending one if the run folder's copy
+    /// could not be written, else the folder's.
     pub fn read_run(&self, id: &str) -> Result<RunRecord, PersistError> {
-        let path = self.run_dir(id).join("run.json");
+        let pending = self.pending_path(id);
+        let path = if pending.is_file() {
+            pending
+        } else {
+            self.run_dir(id).join("run.json")
+        };
         let bytes = std::fs::read(&path).map_err(io("reading", &path))?;
         serde_json::from_slice(&bytes).map_err(|e| PersistError::Corrupt {
             path,
@@ -260,6 +309,7 @@ impl DataDir {
             .filter_map(Result::ok)
             .filter(|entry| entry.path().join("run.json").is_file())
             .filter_map(|entry| entry.file_name().into_string().ok())
+            .chain(self.pending_ids())
             .max())
     }
 
@@ -295,6 +345,14 @@ impl DataDir {
             }),
         }
     }
+}
+
+/// A run record as the JSON kept on disk.
+fn encode(record: &RunRecord, path: &Path) -> Result<Vec<u8>, PersistError> {
+    serde_json::to_vec_pretty(record).map_err(|e| PersistError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("cannot encode the run record: {e}"),
+    })
 }
 
 /// Writes `bytes` to `path` so that readers see the old or the new file,

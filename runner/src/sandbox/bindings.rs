@@ -1,8 +1,8 @@
-//! Host bindings generated from the WIT contract (`wit/v0.1.0`): the same
+//! Host bindings generated from the WIT contract (`wit/v0.2.0`): the same
 //! source the core is built from, so host and core cannot drift apart.
 #![allow(missing_docs)]
 
 wasmtime::component::bindgen!({
-    path: "../wit/v0.1.0",
+    path: "../wit/v0.2.0",
     world: "core",
 });

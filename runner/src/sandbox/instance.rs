@@ -8,7 +8,7 @@ use super::SandboxError;
 use super::bindings::{Core, CorePre};
 use super::limits::{StoreState, call_fuel};
 use crate::contract::{
-    ApiStatus, CatalogueEntry, Config, ExitStatus, FieldError, LiveMetrics, NumberedEvent,
+    CatalogueEntry, Config, Defaults, ExitStatus, FieldError, LiveMetrics, NumberedEvent,
     OutputStream, ParseError, Plan, PlanContext, Policy, RenderError, ScriptFile, ScriptKind,
     ScriptSummary, StopCause, Verdict,
 };
@@ -88,7 +88,7 @@ impl CoreInstance {
         &mut self,
         catalogue: &[CatalogueEntry],
         policy: &Policy,
-    ) -> Result<Config, SandboxError> {
+    ) -> Result<Defaults, SandboxError> {
         let size = catalogue_bytes(catalogue);
         self.call("config.default-config", size, |core, store| {
             core.vudatasim_k6_config()
@@ -123,22 +123,23 @@ impl CoreInstance {
         files: &[ScriptFile],
         policy: &Policy,
     ) -> Result<Vec<CatalogueEntry>, SandboxError> {
-        let size = files.iter().map(|f| f.name.len() + f.path.len()).sum();
+        let size = files
+            .iter()
+            .map(|f| {
+                f.name.len()
+                    + f.path.len()
+                    + f.root.len()
+                    + f.inspection.as_ref().map_or(0, |i| {
+                        [&i.archive, &i.requirements, &i.under_global_load]
+                            .iter()
+                            .map(|probe| probe.document.len() + probe.error.len())
+                            .sum()
+                    })
+            })
+            .sum();
         self.call("config.catalogue", size, |core, store| {
             core.vudatasim_k6_config()
                 .call_catalogue(store, files, policy)
-        })
-    }
-
-    /// `config.script-kind-of`.
-    pub fn script_kind_of(
-        &mut self,
-        name: &str,
-        policy: &Policy,
-    ) -> Result<Option<ScriptKind>, SandboxError> {
-        self.call("config.script-kind-of", name.len(), |core, store| {
-            core.vudatasim_k6_config()
-                .call_script_kind_of(store, name, policy)
         })
     }
 
@@ -181,19 +182,15 @@ impl CoreInstance {
     }
 
     /// `plan.judge`.
-    pub fn judge(&mut self, exit: ExitStatus, cause: StopCause) -> Result<Verdict, SandboxError> {
-        self.call("plan.judge", 0, |core, store| {
-            core.vudatasim_k6_plan().call_judge(store, exit, cause)
-        })
-    }
-
-    /// `logs.parse-status`.
-    pub fn parse_status(
+    pub fn judge(
         &mut self,
-        json: &str,
-    ) -> Result<Result<ApiStatus, ParseError>, SandboxError> {
-        self.call("logs.parse-status", json.len(), |core, store| {
-            core.vudatasim_k6_logs().call_parse_status(store, json)
+        exit: ExitStatus,
+        cause: StopCause,
+        kind: ScriptKind,
+    ) -> Result<Verdict, SandboxError> {
+        self.call("plan.judge", 0, |core, store| {
+            core.vudatasim_k6_plan()
+                .call_judge(store, exit, cause, kind)
         })
     }
 
@@ -265,6 +262,6 @@ impl CoreInstance {
 fn catalogue_bytes(catalogue: &[CatalogueEntry]) -> usize {
     catalogue
         .iter()
-        .map(|entry| entry.name.len() + entry.path.len())
+        .map(|entry| entry.name.len() + entry.path.len() + entry.root.len())
         .sum()
 }

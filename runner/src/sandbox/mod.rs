@@ -240,13 +240,13 @@ mod tests {
     fn embedded_core_imports_no_function() {
         let sandbox = Sandbox::load(&PluginSource::default()).expect("the embedded core loads");
         let info = sandbox.info();
-        assert_eq!(info.type_only_imports, ["vudatasim:k6/types@0.1.0"]);
-        assert_eq!(info.package.as_deref(), Some("vudatasim:k6@0.1.0"));
+        assert_eq!(info.type_only_imports, ["vudatasim:k6/types@0.2.0"]);
+        assert_eq!(info.package.as_deref(), Some("vudatasim:k6@0.2.0"));
         for interface in ["config", "plan", "logs"] {
             assert!(
                 info.exports
                     .iter()
-                    .any(|e| e.starts_with(&format!("vudatasim:k6/{interface}@0.1.0:")))
+                    .any(|e| e.starts_with(&format!("vudatasim:k6/{interface}@0.2.0:")))
             );
         }
     }

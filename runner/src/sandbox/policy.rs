@@ -23,7 +23,7 @@ pub struct ComponentInfo {
     pub origin: String,
     /// sha256 of the component bytes, lowercase hex.
     pub sha256: String,
-    /// The WIT package of its exports (`vudatasim:k6@0.1.0`).
+    /// The WIT package of its exports (`vudatasim:k6@0.2.0`).
     pub package: Option<String>,
     /// Every import, each with what it holds.
     pub imports: Vec<String>,
@@ -99,7 +99,7 @@ impl ComponentInfo {
     }
 }
 
-/// `vudatasim:k6/config@0.1.0` → `vudatasim:k6@0.1.0`.
+/// `vudatasim:k6/config@0.2.0` → `vudatasim:k6@0.2.0`.
 fn package_of(interface: &str) -> String {
     let (path, version) = interface.split_once('@').unwrap_or((interface, ""));
     let package = path.split_once('/').map_or(path, |(package, _)| package);
@@ -129,8 +129,8 @@ mod tests {
     #[test]
     fn package_is_read_from_an_interface_name() {
         assert_eq!(
-            package_of("vudatasim:k6/config@0.1.0"),
-            "vudatasim:k6@0.1.0"
+            package_of("vudatasim:k6/config@0.2.0"),
+            "vudatasim:k6@0.2.0"
         );
         assert_eq!(package_of("vudatasim:k6/config"), "vudatasim:k6");
     }

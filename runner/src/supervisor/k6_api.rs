@@ -1,5 +1,5 @@
 //! The client for one k6 process's REST API on its 127.0.0.1 port: live
-//! metrics, status, and the one polite stop request.
+//! metrics and the one polite stop request.
 
 use std::time::Duration;
 
@@ -36,11 +36,6 @@ impl K6Api {
     /// text/plain JSON; a metric with no sample yet is a 404).
     pub async fn metric(&self, name: &str) -> reqwest::Result<String> {
         self.get(&format!("/v1/metrics/{name}")).await
-    }
-
-    /// `GET /v1/status` body.
-    pub async fn status(&self) -> reqwest::Result<String> {
-        self.get("/v1/status").await
     }
 
     async fn get(&self, path: &str) -> reqwest::Result<String> {

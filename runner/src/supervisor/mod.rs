@@ -4,17 +4,15 @@
 //!
 //! - [`process`]: spawning in a process group, env allowlist, signals,
 //!   orphan cleanup.
-//! - [`output`]: capped, always-draining line readers.
-//! - [`k6_api`]: k6's REST API (metrics, status, stop).
-//! - [`stats`]: CPU and RSS of the k6 process.
-//! - [`progress`]: step n of m, elapsed and ETA.
-//! - `step`: one step from spawn to verdict.
+//! - `k6_api`: k6's REST API (metrics, stop).
+//! - `stats`: CPU and RSS of the k6 process.
+//! - `progress`: step n of m, elapsed and ETA.
+//! - `step`: one step from its snapshot to its verdict.
 
 pub mod k6_api;
-pub mod output;
 pub mod process;
-pub mod progress;
-pub mod stats;
+mod progress;
+mod stats;
 mod step;
 
 use std::path::PathBuf;
@@ -24,76 +22,70 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::allowlist::ScriptDirs;
-use crate::contract::{CatalogueEntry, Plan, StopCause};
+use crate::contract::{Plan, StopCause};
 use crate::hub::Hub;
-use crate::model::{RunRecord, RunRecordState, RunState, StepRecord, StepState, now_rfc3339};
+use crate::model::{
+    LogLevel, LogLine, LogStream, RunOutcome, RunRecord, RunRecordState, RunState, StepRecord,
+    StepSettings, StepState, StepStatus, now_rfc3339,
+};
 use crate::persistence::DataDir;
+use crate::persistence::records::{RecordWriter, WriteState};
 use crate::sandbox::SharedCore;
 use progress::RunClock;
 use step::StepTask;
 
-/// The programs steps may start; resolved once, never named by the API.
-#[derive(Debug, Clone)]
-pub struct Programs {
-    /// The k6 binary, if found.
-    pub k6: Option<PathBuf>,
-    /// Why k6 is missing, for the step's reason.
-    pub k6_missing: String,
-    /// `bash`, for legacy wrappers, if found.
-    pub bash: Option<PathBuf>,
-}
-
-/// Everything a suite run needs from the runner.
-pub struct Supervisor {
+/// What every step needs from the runner; built once, shared by every run.
+pub(crate) struct StepRunner {
     /// The shared core instance (judge).
-    pub core: SharedCore,
+    pub(crate) core: SharedCore,
     /// Live state.
-    pub hub: Arc<Hub>,
+    pub(crate) hub: Arc<Hub>,
     /// Where run records go.
-    pub data: DataDir,
+    pub(crate) data: DataDir,
     /// The script allowlist.
-    pub dirs: ScriptDirs,
+    pub(crate) dirs: ScriptDirs,
     /// Suffixes the policy allows.
-    pub allowed_suffixes: Vec<String>,
-    /// Programs.
-    pub programs: Programs,
+    pub(crate) allowed_suffixes: Vec<String>,
+    /// `bash`, for legacy wrappers, if found.
+    pub(crate) bash: Option<PathBuf>,
     /// Extra environment names passed to steps.
-    pub pass_env: Vec<String>,
+    pub(crate) pass_env: Vec<String>,
     /// Time between the stop request and SIGKILL.
-    pub stop_grace: Duration,
+    pub(crate) stop_grace: Duration,
     /// Size at which a step's log file is rotated.
-    pub step_log_max_bytes: u64,
+    pub(crate) step_log_max_bytes: u64,
 }
 
 /// A planned run, ready to go.
-pub struct SuiteRun {
-    /// The record, already written with every step pending.
-    pub record: RunRecord,
+pub(crate) struct SuiteRun {
+    /// The writer of its record (every step pending so far).
+    pub(crate) record: RecordWriter,
     /// The plan.
-    pub plan: Plan,
-    /// The catalogue the plan was made from.
-    pub catalogue: Vec<CatalogueEntry>,
+    pub(crate) plan: Plan,
     /// The run's folder.
-    pub run_dir: PathBuf,
+    pub(crate) run_dir: PathBuf,
+    /// The k6 binary of this run.
+    pub(crate) k6: PathBuf,
 }
 
-impl Supervisor {
+impl StepRunner {
     /// Runs every step in order until the end or a stop request, keeping
-    /// the record on disk and the status current.
-    pub async fn run(&self, run: SuiteRun, mut stop: watch::Receiver<Option<StopCause>>) {
+    /// the record current (in memory and, retried until it works, on disk)
+    /// and the status too. Returns the final record.
+    pub(crate) async fn run_suite(
+        &self,
+        run: SuiteRun,
+        mut stop: watch::Receiver<Option<StopCause>>,
+    ) -> RunRecord {
         let SuiteRun {
-            mut record,
+            record: writer,
             plan,
-            catalogue,
             run_dir,
+            k6,
         } = run;
-        let steps = u32::try_from(plan.steps.len()).unwrap_or(u32::MAX);
-        let clock = RunClock::start(
-            steps,
-            plan.config.test_duration_seconds,
-            plan.interval_seconds,
-            plan.expected_seconds,
-        );
+        let run_id = writer.current().id;
+        let expected: Vec<u32> = plan.steps.iter().map(|s| s.expected_seconds).collect();
+        let clock = RunClock::start(&expected, plan.interval_seconds, plan.expected_seconds);
         let mut stopped_by: Option<StopCause> = None;
 
         for (position, step) in plan.steps.iter().enumerate() {
@@ -104,36 +96,42 @@ impl Supervisor {
             let number = step.index + 1;
             self.hub.update_status(|s| {
                 s.current_script = Some(step.script.clone());
+                s.current_step = Some(number);
                 s.progress = Some(clock.progress(number, 0.0, false));
                 s.current_user_count = 0;
                 s.metrics = None;
+                set_step_state(s, number, StepState::Running);
             });
-            record.steps[position].state = StepState::Running;
-            record.steps[position].started_at = Some(now_rfc3339());
-            self.save(&record);
+            writer.save(|r| {
+                r.steps[position].state = StepState::Running;
+                r.steps[position].started_at = Some(now_rfc3339());
+            });
 
             let task = StepTask {
-                run_id: &record.id.clone(),
+                run_id: &run_id,
                 run_dir: &run_dir,
+                k6: &k6,
                 step,
-                entry: catalogue.iter().find(|entry| entry.name == step.script),
-                clock: &clock,
             };
-            let mut spawned_pid = None;
             let end = self
-                .run_step(&task, &mut stop, |pid| spawned_pid = Some(pid))
+                .run_step(&task, &mut stop, |pid| {
+                    writer.save(|r| r.steps[position].pid = Some(pid))
+                })
                 .await;
-            let entry = &mut record.steps[position];
-            entry.pid = spawned_pid;
-            entry.ended_at = Some(now_rfc3339());
-            entry.state = StepState::from(end.verdict.outcome);
-            entry.exit_code = end.exit.as_ref().and_then(|e| e.code);
-            entry.signal = end.exit.as_ref().and_then(|e| e.signal);
-            entry.reason = Some(end.verdict.reason.clone());
-            entry.summary = end.summary;
-            entry.log_file = end.log_file;
-            let state = entry.state;
-            self.save(&record);
+            let state = StepState::from(end.verdict.outcome);
+            writer.save(|r| {
+                let entry = &mut r.steps[position];
+                entry.ended_at = Some(now_rfc3339());
+                entry.state = state;
+                entry.exit_code = end.exit.as_ref().and_then(|e| e.code);
+                entry.signal = end.exit.as_ref().and_then(|e| e.signal);
+                entry.reason = Some(end.verdict.reason.clone());
+                entry.summary = end.summary.clone();
+                entry.log_file = end.log_file.clone();
+                entry.snapshot = end.snapshot.clone();
+                entry.files = end.files.clone();
+                entry.notes.extend(end.notes.iter().cloned());
+            });
             self.hub.update_status(|s| {
                 let list = match state {
                     StepState::Completed => &mut s.completed_scripts,
@@ -141,9 +139,12 @@ impl Supervisor {
                     _ => &mut s.failed_scripts,
                 };
                 list.push(step.script.clone());
+                set_step_state(s, number, state);
                 if state == StepState::Failed {
                     s.last_error = Some(format!("{}: {}", step.script, end.verdict.reason));
                 }
+                s.current_script = None;
+                s.current_step = None;
             });
 
             let last = position + 1 == plan.steps.len();
@@ -155,37 +156,39 @@ impl Supervisor {
         if stopped_by.is_none() {
             stopped_by = *stop.borrow();
         }
-
-        for entry in record
-            .steps
-            .iter_mut()
-            .filter(|s| s.state == StepState::Pending)
-        {
-            entry.state = StepState::Skipped;
-            entry.reason = Some("not started: the run was stopped".into());
-        }
-        record.ended_at = Some(now_rfc3339());
-        record.state = match stopped_by {
-            Some(StopCause::Operator) | Some(StopCause::Shutdown) => RunRecordState::Stopped,
-            _ => RunRecordState::Finished,
-        };
-        record.reason = match stopped_by {
-            Some(StopCause::Operator) => Some("stopped by an operator".into()),
-            Some(StopCause::Shutdown) => Some("stopped because the runner shut down".into()),
-            _ => None,
-        };
-        self.save(&record);
-        if let Err(error) = self.data.clear_active_run() {
-            tracing::error!(%error, "cannot clear the active-run marker");
-        }
-        self.hub.update_status(|s| {
-            s.is_running = false;
-            s.state = RunState::Idle;
-            s.current_script = None;
-            s.current_user_count = 0;
-            s.progress = None;
+        writer.save(|record| {
+            for entry in record
+                .steps
+                .iter_mut()
+                .filter(|s| s.state == StepState::Pending)
+            {
+                entry.state = StepState::Skipped;
+                entry.reason = Some("not started: the run was stopped".into());
+            }
+            record.ended_at = Some(now_rfc3339());
+            record.state = match stopped_by {
+                Some(StopCause::Operator) | Some(StopCause::Shutdown) => RunRecordState::Stopped,
+                _ => RunRecordState::Finished,
+            };
+            record.outcome = RunOutcome::of(record.state, &record.steps);
+            record.reason = match stopped_by {
+                Some(StopCause::Operator) => Some("stopped by an operator".into()),
+                Some(StopCause::Shutdown) => Some("stopped because the runner shut down".into()),
+                _ => None,
+            };
         });
-        tracing::info!(run = %record.id, state = ?record.state, "suite run ended");
+        let record = writer.current();
+        if let Err(error) = writer.finish(&self.data).await {
+            tracing::error!(%error, run = %run_id, "cannot write the run record anywhere");
+            self.hub.update_status(|s| {
+                s.last_error = Some(format!(
+                    "the record of run {run_id} could not be written ({error}); it is shown \
+                     until the runner restarts"
+                ))
+            });
+        }
+        tracing::info!(run = %record.id, state = ?record.state, outcome = ?record.outcome, "suite run ended");
+        record
     }
 
     /// Sleeps the interval between steps, waking early for a stop.
@@ -214,42 +217,122 @@ impl Supervisor {
         }
     }
 
-    fn save(&self, record: &RunRecord) {
-        if let Err(error) = self.data.write_run(record) {
-            tracing::error!(%error, run = %record.id, "cannot write the run record");
-            self.hub.update_status(|s| {
-                s.last_error = Some(format!("cannot write the run record: {error}"))
-            });
-        }
+    /// A log line from the runner itself about a step.
+    pub(crate) fn note_for(
+        &self,
+        run_id: &str,
+        script: &str,
+        step: u32,
+        level: LogLevel,
+        message: &str,
+    ) {
+        self.hub.push_logs(vec![LogLine {
+            seq: 0,
+            time: now_rfc3339(),
+            run_id: run_id.to_owned(),
+            script: script.to_owned(),
+            step,
+            stream: LogStream::Runner,
+            level,
+            message: message.to_owned(),
+        }]);
     }
 }
 
+/// Marks step `number` of the status with `state`.
+fn set_step_state(status: &mut crate::model::Status, number: u32, state: StepState) {
+    if let Some(step) = status.steps.iter_mut().find(|s| s.step == number) {
+        step.state = state;
+    }
+}
+
+/// The writer of `record`, telling the status when writes fail and work
+/// again.
+pub(crate) fn record_writer(data: &DataDir, hub: &Arc<Hub>, record: RunRecord) -> RecordWriter {
+    let hub = hub.clone();
+    RecordWriter::start(data.clone(), record, move |state| match state {
+        WriteState::Failing(error) => {
+            tracing::error!(%error, "cannot write the run record; retrying");
+            hub.update_status(|s| {
+                s.last_error = Some(format!(
+                    "cannot write the run record ({error}); the runner keeps trying"
+                ))
+            });
+        }
+        WriteState::Written => tracing::info!("the run record is written again"),
+    })
+}
+
 /// A fresh record for `plan`: every step pending.
-pub fn new_record(id: String, plan: &Plan, config_json: serde_json::Value) -> RunRecord {
+pub(crate) fn new_record(
+    id: String,
+    plan: &Plan,
+    config_json: serde_json::Value,
+    k6_version: Option<String>,
+) -> RunRecord {
     RunRecord {
         id,
         state: RunRecordState::Running,
+        outcome: None,
         started_at: now_rfc3339(),
         ended_at: None,
         reason: None,
         config: config_json,
+        k6_version,
+        runner_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
         steps: plan
             .steps
             .iter()
-            .map(|step| StepRecord {
-                step: step.index + 1,
-                script: step.script.clone(),
-                kind: crate::model::kind_name(step.kind).to_owned(),
-                state: StepState::Pending,
-                started_at: None,
-                ended_at: None,
-                exit_code: None,
-                signal: None,
-                reason: None,
-                summary: None,
-                pid: None,
-                log_file: None,
+            .map(|step| {
+                let dir = std::path::Path::new(&step.step_dir)
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned());
+                StepRecord {
+                    step: step.index + 1,
+                    script: step.script.clone(),
+                    kind: step.kind.into(),
+                    settings: Some(StepSettings::from(&step.settings)),
+                    state: StepState::Pending,
+                    started_at: None,
+                    ended_at: None,
+                    exit_code: None,
+                    signal: None,
+                    reason: None,
+                    summary: None,
+                    pid: None,
+                    dir,
+                    log_file: None,
+                    snapshot: None,
+                    files: Vec::new(),
+                    notes: step.notes.clone(),
+                }
             })
             .collect(),
     }
+}
+
+/// The status's view of a planned run's steps.
+pub(crate) fn step_statuses(plan: &Plan) -> Vec<StepStatus> {
+    plan.steps
+        .iter()
+        .map(|step| StepStatus {
+            step: step.index + 1,
+            script: step.script.clone(),
+            users: step.settings.users,
+            load: (step.kind == crate::contract::ScriptKind::K6Script)
+                .then(|| step.settings.load.into()),
+            state: StepState::Pending,
+        })
+        .collect()
+}
+
+/// Marks `status` as showing no run in progress, with the run's outcome.
+pub(crate) fn show_ended(status: &mut crate::model::Status, record: &RunRecord) {
+    status.is_running = false;
+    status.state = RunState::Idle;
+    status.outcome = record.outcome;
+    status.current_script = None;
+    status.current_step = None;
+    status.current_user_count = 0;
+    status.progress = None;
 }
