@@ -11,6 +11,7 @@
 //   results.js        the Results panel
 //   logs.js           the Logs panel
 //   script-preview.js the k6_all.sh preview
+//   run-state.js      each state's label and colour (badges, chips, outcomes)
 //   banner.js         the error banner under the top bar
 //   dom.js, format.js helpers
 //

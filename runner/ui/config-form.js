@@ -72,6 +72,9 @@ export const config = {
   renderScripts() {
     const known = new Map(this.catalogue.map((s) => [s.name, s]));
     const list = $('script-list');
+    // The list scrolls in its own box: a re-render (a tick, a move) keeps
+    // where it was scrolled to, and focus then brings the moved row in view.
+    const scrolled = list.scrollTop;
     let position = 0;
     list.replaceChildren(...this.scripts.map((script, index) => {
       const info = known.get(script.name);
@@ -89,25 +92,29 @@ export const config = {
       box.checked = script.enabled;
       box.id = `script-${index}`;
       box.addEventListener('change', () => this.toggle(index, box.checked));
-      label.append(box, el('span', 'script-name', script.name));
-
+      // The name on a line of its own, its kind and size under it: the
+      // names get the row's width in a narrow column.
       const meta = el('span', 'script-meta');
       if (info) {
         meta.append(el('span', 'kind', info.kind), el('span', 'num', format.bytes(info.sizeBytes).join(' ')));
       } else {
         meta.append(el('span', 'kind kind-missing', 'not found'));
       }
+      const text = el('span', 'script-text');
+      text.append(el('span', 'script-name', script.name), meta);
+      label.append(box, text);
+
       const moves = el('span', 'script-moves');
       moves.append(
         this.moveButton(index, -1, '↑', `Move ${script.name} up`),
         this.moveButton(index, 1, '↓', `Move ${script.name} down`),
       );
-      meta.append(moves);
 
       const order = el('span', 'order', script.enabled ? `${position}.` : '');
-      item.append(order, label, meta);
+      item.append(order, label, moves);
       return item;
     }));
+    list.scrollTop = scrolled;
   },
 
   moveButton(index, by, symbol, label) {

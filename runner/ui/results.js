@@ -1,11 +1,31 @@
 // The Results panel: the last run's record (`GET /results`), one row per
-// script with its outcome, exit code, reason, requests, latency, errors,
-// checks and thresholds. Owns which refresh may render (`generation`:
+// script with its outcome, exit code, reason, requests, latency, errors and
+// checks, and under it a row with its thresholds. Owns which refresh may render (`generation`:
 // refreshes overlap); the record itself stays on the server.
 
 import { api } from './api.js';
 import { $, el } from './dom.js';
-import { format, missing } from './format.js';
+import { format, formatNumber, missing } from './format.js';
+import { runState } from './run-state.js';
+
+/** Columns of a script's row; its thresholds row spans them all. */
+const COLUMNS = 12;
+
+/** Milliseconds without the unit (the column header has it): 0.98, 12.3, 1,250. */
+const ms = (value) => (missing(value) ? '—' : formatNumber(value, value < 10 ? 2 : value < 100 ? 1 : 0));
+
+/** A script's name that may wrap after `-`, `_`, `.` and `/` only. */
+function scriptName(name) {
+  const cell = el('td', 'script');
+  for (const part of name.split(/(?<=[-_./])/)) cell.append(part, el('wbr'));
+  return cell;
+}
+
+/** An outcome badge: the state's label, coloured as run-state.js says. */
+function outcome(state) {
+  const { label, className } = runState(state);
+  return el('span', `outcome ${className}`, label);
+}
 
 export const results = {
   /** Only the newest request may render: refreshes can overlap. */
@@ -38,51 +58,57 @@ export const results = {
     const meta = $('results-meta');
     meta.replaceChildren(
       document.createTextNode(`Run ${record.id} · ${format.dateTime(record.startedAt)}${span} · `),
-      el('span', `outcome outcome-${record.state}`, record.state),
+      outcome(record.state),
     );
     reason.textContent = record.reason ?? '';
     reason.hidden = !record.reason;
-    body.replaceChildren(...(record.steps.length ? record.steps.map((step) => this.row(step)) : [this.emptyRow('The run has no scripts.')]));
+    body.replaceChildren(...(record.steps.length ? record.steps.flatMap((step) => this.rows(step)) : [this.emptyRow('The run has no scripts.')]));
   },
 
   emptyRow(text) {
     const row = el('tr', 'empty');
     const cell = el('td', null, text);
-    cell.colSpan = 13;
+    cell.colSpan = COLUMNS;
     row.append(cell);
     return row;
   },
 
-  row(step) {
+  /** A script's row, and a row with its thresholds if it has any. */
+  rows(step) {
     const s = step.summary ?? {};
     const latency = s.latencyMs ?? {};
     const row = el('tr');
     row.dataset.script = step.script;
     const cell = (text, className = 'n') => row.appendChild(el('td', className, text));
 
-    cell(step.script, 'script');
-    row.appendChild(el('td')).append(el('span', `outcome outcome-${step.state}`, step.state));
+    row.append(scriptName(step.script));
+    row.appendChild(el('td')).append(outcome(step.state));
     cell(step.exitCode ?? (step.signal ? `signal ${step.signal}` : '—'));
     cell(step.reason ?? '—', 'reason');
     cell(format.int(s.requests));
     cell(format.rate(s.requestsPerSecond));
-    for (const key of ['avg', 'p90', 'p95', 'p99']) cell(format.latencyText(latency[key]));
+    for (const key of ['avg', 'p90', 'p95', 'p99']) cell(ms(latency[key]));
     const errors = cell(missing(s.errorRate) ? '—' : `${format.percent(s.errorRate)} %`);
     if (s.errorRate > 0) errors.classList.add('bad');
     const checks = cell(missing(s.checksPassed) ? '—' : `${format.int(s.checksPassed)} / ${format.int(s.checksFailed ?? 0)}`);
     if (s.checksFailed > 0) checks.classList.add('bad');
 
-    const thresholds = row.appendChild(el('td'));
-    if (s.thresholds?.length) {
-      const list = thresholds.appendChild(el('ul', 'thresholds'));
-      for (const t of s.thresholds) {
-        const item = el('li', t.passed ? 'pass' : 'fail', `${t.metric} ${t.expression}`);
-        item.title = t.passed ? 'passed' : 'crossed';
-        list.append(item);
-      }
-    } else {
-      thresholds.textContent = '—';
+    if (!s.thresholds?.length) return [row];
+    // Thresholds are a list of any length: a row of their own, across the
+    // table, wraps them instead of widening the table.
+    row.classList.add('has-thresholds');
+    const thresholds = el('tr', 'thresholds-row');
+    thresholds.dataset.for = step.script;
+    const across = thresholds.appendChild(el('td'));
+    across.colSpan = COLUMNS;
+    const list = el('ul', 'thresholds');
+    list.setAttribute('aria-label', `Thresholds of ${step.script}`);
+    for (const t of s.thresholds) {
+      const item = el('li', t.passed ? 'pass' : 'fail', `${t.metric} ${t.expression}`);
+      item.title = t.passed ? 'passed' : 'crossed';
+      list.append(item);
     }
-    return row;
+    across.append(el('span', 'label', 'Thresholds'), list);
+    return [row, thresholds];
   },
 };

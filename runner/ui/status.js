@@ -6,8 +6,7 @@
 
 import { $, el } from './dom.js';
 import { format, formatNumber, missing } from './format.js';
-
-const STATE_NAMES = { idle: 'Idle', running: 'Running', stopping: 'Stopping' };
+import { runState } from './run-state.js';
 
 /** Scripts with an outcome so far in status `s` (0 without one). */
 const finished = (s) => (s ? s.completedScripts.length + s.failedScripts.length + s.stoppedScripts.length : 0);
@@ -25,10 +24,12 @@ export const status = {
   render(s) {
     const previous = this.current;
     this.current = s;
+    const state = runState(s.state);
     const badge = $('state-badge');
     badge.dataset.state = s.state;
-    badge.textContent = STATE_NAMES[s.state] ?? s.state;
-    document.title = s.isRunning ? `● ${s.currentScript ?? STATE_NAMES[s.state]} · k6 control plane` : 'k6 control plane';
+    badge.className = `badge ${state.className}`;
+    badge.textContent = state.label;
+    document.title = s.isRunning ? `● ${s.currentScript ?? state.label} · k6 control plane` : 'k6 control plane';
 
     $('run-meta').textContent = s.runId ? `Run ${s.runId} · started ${format.dateTime(s.startTime)}` : 'No run yet';
     $('current-script').textContent = s.currentScript ?? '—';
@@ -39,9 +40,9 @@ export const status = {
     $('kpi-users').textContent = format.int(s.currentUserCount);
     document.querySelector('.kpis').dataset.stale = String(!s.isRunning);
 
-    renderChips($('completed-scripts'), s.completedScripts);
-    renderChips($('failed-scripts'), s.failedScripts);
-    renderChips($('stopped-scripts'), s.stoppedScripts);
+    renderChips($('completed-scripts'), s.completedScripts, 'completed');
+    renderChips($('failed-scripts'), s.failedScripts, 'failed');
+    renderChips($('stopped-scripts'), s.stoppedScripts, 'stopped');
     $('last-error').hidden = !s.lastError;
     $('last-error-text').textContent = s.lastError ?? '';
     $('k6-version').textContent = s.k6Version ?? 'not found';
@@ -85,10 +86,12 @@ export const status = {
   },
 };
 
-function renderChips(list, names) {
+/** The scripts `names` as chips coloured as their outcome `state`. */
+function renderChips(list, names, state) {
+  const { className } = runState(state);
   list.replaceChildren(...(names ?? []).map((name) => {
     const item = el('li');
-    item.append(el('span', 'chip', name));
+    item.append(el('span', `chip ${className}`, name));
     return item;
   }));
 }
