@@ -12,7 +12,9 @@
 //!
 //! It also copies the web UI's chart library (uPlot, installed from npm into
 //! `runner/ui/node_modules` by `make setup`) into `OUT_DIR`, so the binary
-//! embeds it and the page fetches nothing from outside at run time.
+//! embeds it and the page fetches nothing from outside at run time, and
+//! watches the UI's own files (the page, its ES modules, its style), which
+//! `src/ui.rs` embeds straight from `runner/ui`.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -131,9 +133,24 @@ const UI_VENDOR_FILES: [&str; 2] = ["uPlot.iife.min.js", "uPlot.min.css"];
 /// committed lock) rather than here, so a build never reaches the network.
 fn copy_ui_vendor_assets(manifest_dir: &Path) {
     let ui = manifest_dir.join("ui");
-    // The page, its script and style are embedded straight from runner/ui;
-    // watching the folder rebuilds when they or the installed package change.
+    // The page, its modules and style are embedded straight from runner/ui
+    // by `include_bytes!` in src/ui.rs (rustc tracks those files). Each is
+    // watched by name, found in the folder, so a new module needs no edit
+    // here; the folder itself is watched (cargo scans it whole) so that a
+    // file added or removed, or a reinstalled package, re-runs this script.
     println!("cargo:rerun-if-changed={}", ui.display());
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&ui)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", ui.display()))
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|ext| ext == "html" || ext == "js" || ext == "css")
+        })
+        .collect();
+    sources.sort();
+    for source in sources {
+        println!("cargo:rerun-if-changed={}", source.display());
+    }
     let dist = ui.join("node_modules").join("uplot").join("dist");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     for name in UI_VENDOR_FILES {

@@ -1,17 +1,47 @@
-//! The web UI: one page with its script and style (`runner/ui/`) and the
-//! uPlot chart library (copied from `runner/ui/node_modules` by `build.rs`),
-//! all embedded in the binary, so the page fetches nothing from outside.
+//! The web UI: one page, its native ES modules and style (`runner/ui/`) and
+//! the uPlot chart library (copied from `runner/ui/node_modules` by
+//! `build.rs`), all embedded in the binary, so the page fetches nothing
+//! from outside. No bundler: the browser loads `app.js` with
+//! `<script type="module">` and follows its relative `import`s.
 //!
 //! The page calls the API with URLs relative to itself (`api/k6` by
 //! default: its `k6-api-base` meta tag, overridable with `?api=<path>` on
 //! the page's URL), so a host can mount [`routes`] and the API under any
 //! prefix as long as the two stay in that relation.
 //!
-//! Caching: the page is revalidated on every load (`no-cache` with an
-//! `ETag`) and names its assets with a content hash (`assets/app.js?v=…`),
-//! so the assets can be cached for a year and a new build is picked up at
-//! once.
+//! # Caching
+//!
+//! The page is revalidated on every load (`no-cache` with an `ETag`) and
+//! names each asset with its content hash (`assets/app.js?v=…`); an asset
+//! asked for under its current hash is cached for a year (`immutable`),
+//! under any other URL it is revalidated. A new build is thus picked up at
+//! once and an unchanged asset is never fetched again.
+//!
+//! Modules need one more step. The browser resolves `import … from
+//! './status.js'` against the importing module's URL and drops that URL's
+//! query, so a plain import would ask for `assets/status.js`, which never
+//! changes name. So each module is served with its imports rewritten to
+//! carry the imported module's hash (`'./status.js?v=…'`), and its own hash
+//! is taken *after* that rewrite: a change in any module changes the hash
+//! of every module that imports it, up through `app.js` to the page (a
+//! Merkle tree). Every module is therefore immutable-cacheable too, and a
+//! reload with nothing changed costs the page's one revalidation. (Serving
+//! the modules with `no-cache` instead would be correct as well, but would
+//! cost a round trip per module on every load.) This needs:
+//!
+//! - an acyclic import graph: a cycle has no hash to start from. It is
+//!   refused, naming the cycle, when [`routes`] are built (and by the tests),
+//!   never at a request.
+//! - every relative import, static or dynamic, to name a module of
+//!   `ASSETS` side by side (`./x.js`), so that none is loaded under a
+//!   second URL: two URLs would be two instances with two copies of the
+//!   module's state.
+//!
+//! The page also preloads each module (`<link rel="modulepreload">`, under
+//! the same versioned URL), so the browser fetches them at once instead of
+//! one import level at a time.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use sha2::{Digest, Sha256};
@@ -20,8 +50,9 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
-/// The page's security policy: only its own scripts, styles and API (the
-/// WebSocket included: `'self'` covers `ws:`/`wss:` to the same host).
+/// The page's security policy: only its own scripts (modules included),
+/// styles and API (the WebSocket included: `'self'` covers `ws:`/`wss:` to
+/// the same host).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
@@ -30,33 +61,75 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Everything else is revalidated on every use (cheap: `ETag`, 304).
 const REVALIDATE: &str = "no-cache";
 
+/// What an embedded file is: its content type, and whether its imports
+/// are versioned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// One of the page's native ES modules: its relative imports are
+    /// rewritten to carry the imported module's hash.
+    Module,
+    /// A classic script, served as it is (uPlot's browser build, which
+    /// defines the `uPlot` global).
+    Script,
+    /// A style sheet.
+    Style,
+}
+
+impl Kind {
+    fn content_type(self) -> &'static str {
+        match self {
+            // The type browsers require of a module (with `nosniff`, of any script).
+            Kind::Module | Kind::Script => "text/javascript; charset=utf-8",
+            Kind::Style => "text/css; charset=utf-8",
+        }
+    }
+}
+
 /// One embedded file.
 struct Asset {
     name: &'static str,
-    content_type: &'static str,
+    kind: Kind,
     bytes: &'static [u8],
 }
 
-/// Everything under `/assets/`.
-const ASSETS: [Asset; 4] = [
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../ui/app.js"),
-    },
-    Asset {
-        name: "style.css",
-        content_type: "text/css; charset=utf-8",
-        bytes: include_bytes!("../ui/style.css"),
-    },
+/// A file of `runner/ui/` of the given kind.
+macro_rules! ui_file {
+    ($kind:ident, $name:literal) => {
+        Asset {
+            name: $name,
+            kind: Kind::$kind,
+            bytes: include_bytes!(concat!("../ui/", $name)),
+        }
+    };
+}
+
+/// Everything under `/assets/`. Each module of `runner/ui/` is listed here
+/// and preloaded by `index.html` (both checked by the tests).
+const ASSETS: [Asset; 17] = [
+    // The entry module (the page's `<script type="module">`) and what it imports.
+    ui_file!(Module, "app.js"),
+    ui_file!(Module, "api.js"),
+    ui_file!(Module, "banner.js"),
+    ui_file!(Module, "charts.js"),
+    ui_file!(Module, "config-form.js"),
+    ui_file!(Module, "controls.js"),
+    ui_file!(Module, "dom.js"),
+    ui_file!(Module, "format.js"),
+    ui_file!(Module, "logs.js"),
+    ui_file!(Module, "results.js"),
+    ui_file!(Module, "run-state.js"),
+    ui_file!(Module, "script-preview.js"),
+    ui_file!(Module, "socket.js"),
+    ui_file!(Module, "status.js"),
+    ui_file!(Style, "style.css"),
     Asset {
         name: "uPlot.iife.min.js",
-        content_type: "text/javascript; charset=utf-8",
+        kind: Kind::Script,
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/uPlot.iife.min.js")),
     },
     Asset {
         name: "uPlot.min.css",
-        content_type: "text/css; charset=utf-8",
+        kind: Kind::Style,
         bytes: include_bytes!(concat!(env!("OUT_DIR"), "/uPlot.min.css")),
     },
 ];
@@ -68,30 +141,162 @@ fn digest(bytes: &[u8]) -> String {
     hex::encode(&Sha256::digest(bytes)[..8])
 }
 
-/// The assets' hashes, in `ASSETS` order.
-static VERSIONS: LazyLock<Vec<String>> =
-    LazyLock::new(|| ASSETS.iter().map(|asset| digest(asset.bytes)).collect());
+/// An asset as served: its bytes (a module's with its imports versioned)
+/// and its version, the hash of exactly those bytes.
+struct Served {
+    bytes: Cow<'static, [u8]>,
+    version: String,
+}
+
+/// The assets as served, in `ASSETS` order.
+static SERVED: LazyLock<Vec<Served>> = LazyLock::new(|| {
+    versioned(&ASSETS)
+        .unwrap_or_else(|error| panic!("the embedded web UI cannot be served: {error}"))
+});
 
 /// The page with each asset URL carrying its hash, and the page's own hash.
 static INDEX: LazyLock<(String, String)> = LazyLock::new(|| {
     let mut html = INDEX_HTML.to_owned();
-    for (asset, version) in ASSETS.iter().zip(VERSIONS.iter()) {
+    for (asset, served) in ASSETS.iter().zip(SERVED.iter()) {
         let plain = format!("\"assets/{}\"", asset.name);
-        html = html.replace(&plain, &format!("\"assets/{}?v={version}\"", asset.name));
+        let versioned = format!("\"assets/{}?v={}\"", asset.name, served.version);
+        html = html.replace(&plain, &versioned);
     }
     let etag = digest(html.as_bytes());
     (html, etag)
 });
 
+/// Every asset as served, each module after the modules it imports (depth
+/// first), so that their hashes are known when its imports are rewritten.
+fn versioned(assets: &[Asset]) -> Result<Vec<Served>, String> {
+    let mut served: Vec<Option<Served>> = assets.iter().map(|_| None).collect();
+    for index in 0..assets.len() {
+        serve(assets, index, &mut served, &mut Vec::new())?;
+    }
+    Ok(served.into_iter().flatten().collect())
+}
+
+/// Fills `served[index]`, first serving what it imports; `path` holds the
+/// modules on the way here, to name a cycle.
+fn serve(
+    assets: &[Asset],
+    index: usize,
+    served: &mut [Option<Served>],
+    path: &mut Vec<usize>,
+) -> Result<(), String> {
+    if served[index].is_some() {
+        return Ok(());
+    }
+    let asset = &assets[index];
+    if let Some(start) = path.iter().position(|&on_path| on_path == index) {
+        let cycle: Vec<&str> = path[start..]
+            .iter()
+            .chain([&index])
+            .map(|&i| assets[i].name)
+            .collect();
+        return Err(format!(
+            "modules import each other in a cycle ({}): their content hashes need an acyclic import graph",
+            cycle.join(" → ")
+        ));
+    }
+    let bytes = if asset.kind == Kind::Module {
+        let source =
+            std::str::from_utf8(asset.bytes).map_err(|_| format!("{} is not UTF-8", asset.name))?;
+        path.push(index);
+        let mut rewritten = String::with_capacity(source.len() + 512);
+        let mut copied = 0;
+        for (end, name) in imports(asset.name, source)? {
+            let imported = assets
+                .iter()
+                .position(|a| a.kind == Kind::Module && a.name == name)
+                .ok_or_else(|| {
+                    format!(
+                        "{} imports ./{name}, which is not a module of ASSETS",
+                        asset.name
+                    )
+                })?;
+            serve(assets, imported, served, path)?;
+            let version = &served[imported]
+                .as_ref()
+                .expect("served just above")
+                .version;
+            rewritten.push_str(&source[copied..end]);
+            rewritten.push_str("?v=");
+            rewritten.push_str(version);
+            copied = end;
+        }
+        path.pop();
+        rewritten.push_str(&source[copied..]);
+        Cow::Owned(rewritten.into_bytes())
+    } else {
+        Cow::Borrowed(asset.bytes)
+    };
+    served[index] = Some(Served {
+        version: digest(&bytes),
+        bytes,
+    });
+    Ok(())
+}
+
+/// The imports of module `name`: for each `from './x.js'`, `import
+/// './x.js'` or `import('./x.js')` (either quote), where the specifier
+/// ends in `source` and the file it names. A specifier is a path (starts
+/// with `.` or `/`) after one of those keywords; any path but `./<file>`
+/// (`../x.js`, `/x.js`, `./dir/x.js`) is refused: the modules sit side by
+/// side and are loaded by their versioned URLs only. Bare specifiers
+/// (`'x'`) are no paths and are left alone (the page has no import map, so
+/// a browser refuses them anyway); the tests check the modules use none.
+fn imports<'a>(name: &str, source: &'a str) -> Result<Vec<(usize, &'a str)>, String> {
+    let mut found = Vec::new();
+    for (quote_at, quote) in source.match_indices(['\'', '"']) {
+        let start = quote_at + 1;
+        if !source[start..].starts_with(['.', '/']) {
+            continue;
+        }
+        let before = source[..quote_at].trim_end();
+        let before = before.strip_suffix('(').map_or(before, str::trim_end);
+        let after_keyword = ["from", "import"].into_iter().any(|keyword| {
+            before.strip_suffix(keyword).is_some_and(|rest| {
+                !rest.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '$' || c == '.')
+            })
+        });
+        if !after_keyword {
+            continue;
+        }
+        let Some(length) = source[start..].find(quote) else {
+            return Err(format!("{name}: an import's specifier is not closed"));
+        };
+        let specifier = &source[start..start + length];
+        match specifier.strip_prefix("./") {
+            Some(file) if !file.is_empty() && !file.contains(['/', '\\', '?', '#']) => {
+                found.push((start + length, file));
+            }
+            _ => {
+                return Err(format!(
+                    "{name} imports {specifier:?}: only a module side by side (\"./x.js\") can be versioned"
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// The UI's routes, to mount next to the API: `GET /` serves the page and
-/// `GET /assets/<name>` its script, style and uPlot, with their content
+/// `GET /assets/<name>` its modules, style and uPlot, with their content
 /// types, `ETag`s and cache headers. Anything else is rejected as not
 /// found, so a host's own routes can still match.
 ///
 /// The page at a prefix without a trailing slash (`/k6` when mounted under
 /// `warp::path("k6")`) is redirected to `/k6/`, so that the page's relative
 /// URLs resolve below the prefix.
+///
+/// # Panics
+///
+/// If the embedded modules cannot be versioned (an import cycle, an import
+/// of a file that is not embedded): checked here, at start-up, rather than
+/// at the first request. The tests check the embedded files.
 pub fn routes() -> BoxedFilter<(Response,)> {
+    LazyLock::force(&INDEX);
     let page = warp::path::end()
         .and(warp::get().or(warp::head()).unify())
         .and(warp::path::full())
@@ -138,19 +343,19 @@ pub fn routes() -> BoxedFilter<(Response,)> {
                     .iter()
                     .position(|asset| asset.name == name)
                     .ok_or_else(warp::reject::not_found)?;
-                let (asset, version) = (&ASSETS[index], &VERSIONS[index]);
+                let (asset, served) = (&ASSETS[index], &SERVED[index]);
                 // Only the URL of the current build may be cached for good: an
                 // old or missing `v` must not pin today's bytes under it.
-                let cache = if query.v.as_deref() == Some(version.as_str()) {
+                let cache = if query.v.as_deref() == Some(served.version.as_str()) {
                     IMMUTABLE
                 } else {
                     REVALIDATE
                 };
                 Ok::<_, warp::Rejection>(respond(
                     &headers,
-                    asset.bytes,
-                    asset.content_type,
-                    version,
+                    &served.bytes,
+                    asset.kind.content_type(),
+                    &served.version,
                     cache,
                 ))
             },
@@ -342,5 +547,175 @@ mod tests {
             .reply(&mounted)
             .await;
         assert_eq!(response.status(), StatusCode::OK);
+    }
+    /// Each module's imports carry the imported module's current hash, and
+    /// that URL is the one cached for good: a module is loaded under one
+    /// URL only, and a changed module is never taken from the cache.
+    #[tokio::test]
+    async fn module_imports_carry_the_imported_modules_hash() {
+        let mut imports_seen = 0;
+        for (asset, served) in ASSETS.iter().zip(SERVED.iter()) {
+            if asset.kind != Kind::Module {
+                continue;
+            }
+            let source = std::str::from_utf8(&served.bytes).unwrap();
+            assert_eq!(
+                source.matches("from '").count(),
+                source.matches("from './").count(),
+                "{}: a bare import",
+                asset.name
+            );
+            assert!(
+                !source.contains("from \"") && !source.contains("import("),
+                "{}: imports are written `from './x.js'` (static, single quotes)",
+                asset.name
+            );
+            for (at, keyword) in source.match_indices("from './") {
+                let rest = &source[at + keyword.len()..];
+                let specifier = &rest[..rest.find('\'').unwrap()];
+                let (file, version) = specifier
+                    .split_once("?v=")
+                    .unwrap_or_else(|| panic!("{}: unversioned import ./{specifier}", asset.name));
+                let imported = ASSETS.iter().position(|a| a.name == file).unwrap();
+                assert_eq!(version, SERVED[imported].version, "{} → {file}", asset.name);
+                let response = get(&format!("/assets/{specifier}"), &[]).await;
+                assert_eq!(response.status(), StatusCode::OK, "{specifier}");
+                assert_eq!(
+                    header(&response, header::CACHE_CONTROL),
+                    IMMUTABLE,
+                    "{specifier}"
+                );
+                assert_eq!(
+                    header(&response, header::CONTENT_TYPE),
+                    "text/javascript; charset=utf-8"
+                );
+                assert_eq!(response.body().as_ref(), SERVED[imported].bytes.as_ref());
+                imports_seen += 1;
+            }
+        }
+        assert!(imports_seen > 20, "only {imports_seen} imports found");
+    }
+
+    fn module(name: &'static str, source: &'static str) -> Asset {
+        Asset {
+            name,
+            kind: Kind::Module,
+            bytes: source.as_bytes(),
+        }
+    }
+
+    /// A module's hash covers what it imports: changing a module changes
+    /// the hash of every module importing it, directly or not, and of
+    /// nothing else, so the page's URL for the entry changes with any of them.
+    #[test]
+    fn a_changed_module_changes_the_hash_of_each_module_importing_it() {
+        let top = "import { mid } from './mid.js';\nexport const top = mid;";
+        let mid = "export { leaf as mid } from \"./leaf.js\";";
+        let other = "export const other = 1;";
+        let before = versioned(&[
+            module("top.js", top),
+            module("mid.js", mid),
+            module("leaf.js", "export const leaf = 1;"),
+            module("other.js", other),
+        ])
+        .unwrap();
+        let after = versioned(&[
+            module("top.js", top),
+            module("mid.js", mid),
+            module("leaf.js", "export const leaf = 2;"),
+            module("other.js", other),
+        ])
+        .unwrap();
+        let changed: Vec<bool> = before
+            .iter()
+            .zip(&after)
+            .map(|(a, b)| a.version != b.version)
+            .collect();
+        assert_eq!(changed, [true, true, true, false]);
+        let served_top = std::str::from_utf8(&after[0].bytes).unwrap();
+        assert_eq!(
+            served_top,
+            format!(
+                "import {{ mid }} from './mid.js?v={}';\nexport const top = mid;",
+                after[1].version
+            )
+        );
+        assert_eq!(after[0].version, digest(served_top.as_bytes()));
+    }
+
+    /// What cannot be versioned is refused with the reason: a cycle (named),
+    /// an import of a file that is not an embedded module, a specifier that
+    /// does not name a module side by side.
+    #[test]
+    fn an_import_cycle_or_an_import_of_no_module_is_refused() {
+        let error = versioned(&[
+            module("a.js", "import './b.js';"),
+            module("b.js", "import { a } from './a.js';"),
+        ])
+        .err()
+        .unwrap();
+        assert!(error.contains("a.js → b.js → a.js"), "{error}");
+        for (source, expected) in [
+            (
+                "import { x } from './missing.js';",
+                "not a module of ASSETS",
+            ),
+            ("import { x } from '../up.js';", "side by side"),
+            ("import { x } from '/abs.js';", "side by side"),
+            ("const later = import(\"./dir/x.js\");", "side by side"),
+        ] {
+            let error = versioned(&[module("m.js", source)]).err().unwrap();
+            assert!(error.contains(expected), "{source}: {error}");
+        }
+        // Words and strings that only look like imports are left alone.
+        let fine = versioned(&[module(
+            "m.js",
+            "// imports nothing; 'from' and \"import\" are words here\nconst from = './x';\nimport { x } from 'bare';",
+        )])
+        .unwrap();
+        assert!(!std::str::from_utf8(&fine[0].bytes).unwrap().contains("?v="));
+    }
+
+    /// Every script and style of `runner/ui/` is embedded and every module
+    /// is used: imported by another one or the entry itself, and preloaded
+    /// by the page. A module left out would be missing from the binary, or
+    /// fetched one import level late.
+    #[test]
+    fn every_file_of_the_ui_folder_is_embedded_and_every_module_preloaded() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            let kind = match name.rsplit_once('.') {
+                Some((_, "js")) => Kind::Module,
+                Some((_, "css")) => Kind::Style,
+                _ => continue,
+            };
+            assert!(
+                ASSETS.iter().any(|a| a.name == name && a.kind == kind),
+                "runner/ui/{name} is not in ASSETS as a {kind:?}"
+            );
+        }
+        let imported: Vec<&str> = ASSETS
+            .iter()
+            .filter(|a| a.kind == Kind::Module)
+            .flat_map(|a| imports(a.name, std::str::from_utf8(a.bytes).unwrap()).unwrap())
+            .map(|(_, name)| name)
+            .collect();
+        assert!(INDEX_HTML.contains(r#"<script type="module" src="assets/app.js"></script>"#));
+        for module in ASSETS
+            .iter()
+            .filter(|a| a.kind == Kind::Module && a.name != "app.js")
+        {
+            assert!(
+                imported.contains(&module.name),
+                "{} is imported by no module",
+                module.name
+            );
+            let preload = format!(
+                r#"<link rel="modulepreload" href="assets/{}">"#,
+                module.name
+            );
+            assert!(INDEX_HTML.contains(&preload), "index.html lacks {preload}");
+        }
     }
 }

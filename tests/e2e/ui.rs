@@ -629,6 +629,265 @@ async fn config_saved_elsewhere_shows_on_the_open_page() {
     browser.close().await;
 }
 
+/// A tiny k6 script for the layout stories, aimed at the world's target.
+/// Its thresholds fill a results row as a real suite would: four pass, and
+/// one is crossed on purpose, so the step fails with a reason.
+const LAYOUT_SCRIPT: &str = r#"
+import http from 'k6/http';
+import { check, sleep } from 'k6';
+export const options = {
+  thresholds: {
+    http_req_failed: ['rate<0.01'],
+    checks: ['rate>0.99'],
+    http_req_duration: ['p(95)<500', 'p(99)<1000'],
+    iterations: ['count>1000000'],
+  },
+};
+export default function () {
+  check(http.get('TARGET/fast'), { 'status is 200': (r) => r.status === 200 });
+  sleep(0.1);
+}
+"#;
+
+/// Measures the page's layout in the browser: the live-metrics panel's top
+/// (page coordinates), the script list's box, the page's height, and what
+/// spills sideways: a panel (or, when `arguments[0]`, a table box) whose
+/// content is wider than its box, and any element reaching outside its
+/// panel that no box of the panel clips.
+const LAYOUT: &str = r#"
+    const page = document.documentElement;
+    const panels = [...document.querySelectorAll('main .panel')];
+    const name = (node) => `${node.tagName.toLowerCase()}.${node.getAttribute('class') ?? ''}`;
+    const clipped = (node, panel) => {
+      for (let up = node.parentElement; up && up !== panel; up = up.parentElement) {
+        if (getComputedStyle(up).overflowX !== 'visible') return true;
+      }
+      return false;
+    };
+    const outside = [];
+    for (const panel of panels) {
+      const p = panel.getBoundingClientRect();
+      for (const node of panel.querySelectorAll('*')) {
+        const b = node.getBoundingClientRect();
+        if (b.width <= 1 || b.height <= 1 || clipped(node, panel)) continue;
+        if (b.left < p.left - 1 || b.right > p.right + 1) {
+          outside.push(`${name(panel)} > ${name(node)}: ${Math.round(b.left)}-${Math.round(b.right)} outside ${Math.round(p.left)}-${Math.round(p.right)}`);
+        }
+      }
+    }
+    const boxes = arguments[0] ? [...panels, ...document.querySelectorAll('main .table-wrap')] : panels;
+    const list = document.getElementById('script-list');
+    return {
+      viewport: [window.innerWidth, window.innerHeight],
+      chartsTop: Math.round(document.querySelector('.area-charts').getBoundingClientRect().top + window.scrollY),
+      scripts: list.children.length,
+      list: { scrollHeight: list.scrollHeight, clientHeight: list.clientHeight },
+      pageHeight: page.scrollHeight,
+      pageWider: page.scrollWidth > window.innerWidth,
+      overflowing: boxes.filter((box) => box.scrollWidth > box.clientWidth + 1)
+        .map((box) => `${name(box)}: ${box.scrollWidth} > ${box.clientWidth}`),
+      outside: outside.slice(0, 12),
+      table: (() => { const wrap = document.querySelector('.table-wrap'); return [wrap.scrollWidth, wrap.clientWidth]; })(),
+    };"#;
+
+/// Fails unless a `LAYOUT` measure shows nothing spilling sideways.
+fn assert_nothing_spills(layout: &Value, when: &str) {
+    assert!(
+        layout["overflowing"] == json!([])
+            && layout["outside"] == json!([])
+            && layout["pageWider"] == false,
+        "something is wider than its box ({when}): {layout:#}"
+    );
+}
+
+/// An operator's script folder grows from one script to fifty, and the
+/// page keeps its shape at 1280×800: the live metrics start in the first
+/// screen either way (the two columns are separate flows, so the long
+/// configuration does not push them down), the script list scrolls in its
+/// own bounded box instead of growing the page, and no panel is wider than
+/// its box, the results with their thresholds included. Narrowed to 320 px
+/// the fifty scripts still fit. Screenshots of the first screen:
+/// `target/test-artifacts/layout-1-script.png`, `layout-50-scripts.png`.
+#[tokio::test]
+async fn from_one_script_to_fifty_the_live_metrics_stay_in_the_first_screen() {
+    let world = World::new().await;
+    // Only the operator's scripts in the folder: the standard ones go.
+    for entry in std::fs::read_dir(&world.scripts).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(path).unwrap();
+        } else {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let names: Vec<String> = (1..=50)
+        .map(|i| format!("checkout-flow-{i:02}.js"))
+        .collect();
+    world.script(&names[0], LAYOUT_SCRIPT);
+    let runner = Runner::start(&world, &[]);
+    runner
+        .configure(&config(2, "2s", 30, &[names[0].as_str()], 0))
+        .await;
+    // A real run, so that the results, logs and charts hold what they
+    // hold after a run.
+    runner.start_run().await;
+    let record = runner.wait_for_results().await;
+    assert_eq!(
+        crate::runner::step(&record, &names[0])["state"],
+        "failed",
+        "{record:#}"
+    );
+
+    let browser = Browser::start(1280, 800).await;
+    let mut measured = Vec::new();
+    for (count, shot) in [(1, "layout-1-script.png"), (50, "layout-50-scripts.png")] {
+        for name in &names[1..count] {
+            world.script(name, LAYOUT_SCRIPT);
+        }
+        let enabled: Vec<&str> = names[..count].iter().map(String::as_str).collect();
+        runner.configure(&config(2, "2s", 30, &enabled, 0)).await;
+        browser.open_idle_page(&runner).await;
+        browser.set_viewport(1280, 800).await;
+        browser
+            .wait_js_with(
+                &format!("{count} scripts, the results, the charts and the preview"),
+                UI_TIMEOUT,
+                "return [document.querySelectorAll('#script-list li').length,
+                         document.querySelectorAll('#results-body tr[data-script]').length,
+                         document.querySelectorAll('#results-body .thresholds li').length,
+                         Number(document.getElementById('chart-rps').dataset.points) > 0,
+                         document.getElementById('script-preview').textContent.includes(arguments[0])]",
+                json!([names[count - 1]]),
+                |v| *v == json!([count, 1, 5, true, true]),
+            )
+            .await;
+        let layout = browser
+            .js_with(
+                &format!("document.activeElement.blur(); window.scrollTo(0, 0); {LAYOUT}"),
+                json!([true]),
+            )
+            .await;
+        browser.screenshot_to(&artifacts_dir().join(shot)).await;
+        println!("{count} script(s): {layout:#}");
+
+        let when = format!("{count} script(s) at 1280×800");
+        assert_eq!(layout["viewport"], json!([1280, 800]), "{when}");
+        assert!(
+            layout["chartsTop"].as_u64().unwrap() < 800,
+            "the live metrics start below the first screen ({when}): {layout:#}"
+        );
+        assert_nothing_spills(&layout, &when);
+        let list = &layout["list"];
+        let scrolls = list["scrollHeight"].as_u64() > list["clientHeight"].as_u64();
+        assert_eq!(
+            scrolls,
+            count == 50,
+            "the script list scrolls only when it must ({when}): {list}"
+        );
+        assert!(
+            list["clientHeight"].as_u64().unwrap() <= 800 * 6 / 10,
+            "the script list's box takes more than 60 % of the screen ({when}): {list}"
+        );
+        measured.push(layout);
+    }
+    // The 49 scripts more make the page taller by no more than the list's
+    // bounded box grew: the rest of them lives in the list's own scroll.
+    let height = |layout: &Value| layout["pageHeight"].as_i64().unwrap();
+    let list_box = |layout: &Value| layout["list"]["clientHeight"].as_i64().unwrap();
+    let (one, fifty) = (&measured[0], &measured[1]);
+    assert!(
+        height(fifty) <= height(one) + (list_box(fifty) - list_box(one)) + 1,
+        "the page grew with the script list: {} px with 1 script, {} px with 50",
+        height(one),
+        height(fifty)
+    );
+
+    // Narrow: the panels stack and nothing is wider than the window; the
+    // results table may scroll sideways inside its own box there.
+    browser.set_viewport(320, 800).await;
+    let narrow = browser.js_with(LAYOUT, json!([false])).await;
+    assert_nothing_spills(&narrow, "50 scripts at 320 px");
+    browser.close().await;
+}
+
+/// Each state of the runner, a run or a script has one label and one
+/// colour, from one place (`run-state.js`), also the states the runner
+/// does not send yet: green means success and nothing else, a run that
+/// finished with failures is red, stopped and skipped are neutral grey
+/// (no error colour), and a state the page does not know is neutral too.
+#[tokio::test]
+async fn each_run_state_has_one_label_and_a_colour_that_says_what_it_is() {
+    let world = World::new().await;
+    let runner = Runner::start(&world, &[]);
+    let browser = Browser::start(1280, 800).await;
+    browser.open_idle_page(&runner).await;
+    let states = browser
+        .js_async(
+            r#"const done = arguments[arguments.length - 1];
+               // The page's own module, under the URL the page loads it by.
+               const url = document.querySelector('link[rel="modulepreload"][href*="run-state.js"]').href;
+               import(url).then(({ runState }) => {
+                 const colour = (value) => {
+                   const probe = document.createElement('span');
+                   probe.style.color = value;
+                   document.body.append(probe);
+                   const rgb = getComputedStyle(probe).color;
+                   probe.remove();
+                   return rgb;
+                 };
+                 const tones = Object.fromEntries(['green', 'red', 'amber', 'blue', 'neutral', 'muted', 'faint']
+                   .map((tone) => [colour(`var(--${tone})`), tone]));
+                 const shown = {};
+                 for (const state of ['idle', 'running', 'stopping', 'pending', 'completed', 'finished',
+                                      'finishedWithFailures', 'failed', 'interrupted', 'stopped', 'skipped',
+                                      'somethingNew']) {
+                   const { label, className } = runState(state);
+                   const badge = document.createElement('span');
+                   badge.className = `badge ${className}`;
+                   document.body.append(badge);
+                   shown[state] = [label, className, tones[getComputedStyle(badge).color] ?? getComputedStyle(badge).color];
+                   badge.remove();
+                 }
+                 const top = document.getElementById('state-badge');
+                 shown.topBar = [top.textContent, top.className, runState('idle').className];
+                 done(shown);
+               }, (error) => done(String(error)));"#,
+        )
+        .await;
+    let tone = |state: &str| states[state][2].as_str().unwrap_or_default().to_owned();
+    for (state, expected) in [
+        ("completed", "green"),
+        ("finished", "green"),
+        ("finishedWithFailures", "red"),
+        ("failed", "red"),
+        ("interrupted", "red"),
+        ("stopped", "neutral"),
+        ("skipped", "faint"),
+        ("idle", "muted"),
+        ("pending", "muted"),
+        ("running", "blue"),
+        ("stopping", "amber"),
+        ("somethingNew", "muted"),
+    ] {
+        assert_eq!(tone(state), expected, "{state}: {states:#}");
+    }
+    assert_eq!(
+        states["finishedWithFailures"],
+        json!(["finished with failures", "badge-failed", "red"])
+    );
+    assert_eq!(
+        states["stopped"],
+        json!(["stopped", "badge-stopped", "neutral"])
+    );
+    assert_eq!(states["somethingNew"][0], "somethingNew", "{states:#}");
+    // The top bar's badge comes from the same mapping.
+    assert_eq!(
+        states["topBar"],
+        json!(["idle", "badge badge-idle", "badge-idle"])
+    );
+    browser.close().await;
+}
+
 /// Where test artefacts go: `target/test-artifacts/` of the workspace
 /// (ignored by git).
 fn artifacts_dir() -> PathBuf {
@@ -769,6 +1028,30 @@ impl Browser {
         assert_top_bar_clear(&bar, &format!("{state} at {width} px"));
     }
 
+    /// Resizes the window so that the page's viewport is `width`×`height`
+    /// (headless Chromium's window includes some browser chrome).
+    async fn set_viewport(&self, width: u32, height: u32) {
+        let (outer_width, outer_height) = self.client().get_window_size().await.unwrap();
+        let inner = self
+            .js("return [window.innerWidth, window.innerHeight]")
+            .await;
+        let chrome = |outer: u64, inner: &Value| outer.saturating_sub(inner.as_u64().unwrap());
+        self.client()
+            .set_window_size(
+                width + chrome(outer_width, &inner[0]) as u32,
+                height + chrome(outer_height, &inner[1]) as u32,
+            )
+            .await
+            .unwrap();
+        self.wait_js(
+            &format!("a {width}×{height} viewport"),
+            UI_TIMEOUT,
+            "return [window.innerWidth, window.innerHeight]",
+            |v| *v == json!([width, height]),
+        )
+        .await;
+    }
+
     async fn click(&self, css: &str) {
         let element = self
             .client()
@@ -803,6 +1086,15 @@ impl Browser {
         };
         self.client()
             .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("running {script}: {e}"))
+    }
+
+    /// Runs `script` asynchronously: it calls its last argument with the
+    /// result.
+    async fn js_async(&self, script: &str) -> Value {
+        self.client()
+            .execute_async(script, Vec::new())
             .await
             .unwrap_or_else(|e| panic!("running {script}: {e}"))
     }

@@ -1,0 +1,34 @@
+// What each state of the runner, a run or a script is called and how it is
+// coloured: the one place that maps a state to a label and a badge class,
+// used by the top bar's badge, the Status panel's outcome chips and the
+// Results panel. Owns that table, nothing else. A new state gets one line
+// here (and, for a new colour, one `.badge-*` rule in style.css).
+//
+// Colours carry meaning: green only for success; red for failure, a run
+// that finished with failures included; grey and neutral for what was
+// stopped or skipped on purpose; amber while stopping; blue while running.
+
+const STATES = {
+  // The runner (`status.state`).
+  idle: ['idle', 'badge-idle'],
+  running: ['running', 'badge-running'],
+  stopping: ['stopping', 'badge-stopping'],
+  // A run (`results.state`) and its scripts (`results.steps[].state`).
+  pending: ['pending', 'badge-idle'],
+  completed: ['completed', 'badge-passed'],
+  finished: ['finished', 'badge-passed'],
+  finishedWithFailures: ['finished with failures', 'badge-failed'],
+  failed: ['failed', 'badge-failed'],
+  interrupted: ['interrupted', 'badge-failed'],
+  stopped: ['stopped', 'badge-stopped'],
+  skipped: ['skipped', 'badge-skipped'],
+};
+
+/**
+ * The label and the badge class of `state`. A state this page does not know
+ * yet shows as it is called, in neutral grey: never green or red by chance.
+ */
+export function runState(state) {
+  const [label, className] = STATES[state] ?? [String(state ?? '—'), 'badge-idle'];
+  return { label, className };
+}
