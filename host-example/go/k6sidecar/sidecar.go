@@ -376,7 +376,7 @@ func (s *Sidecar) runOnce(onReady func()) error {
 	select {
 	case addr = <-address:
 	case <-c.done:
-		return fmt.Errorf("exited before listening (%v)", c.err)
+		return fmt.Errorf("exited before listening (%s)", exitText(c.err))
 	case <-deadline.C:
 		s.terminate(c)
 		return fmt.Errorf("did not listen within %v", s.cfg.ReadyTimeout)
@@ -393,7 +393,7 @@ func (s *Sidecar) runOnce(onReady func()) error {
 		select {
 		case <-time.After(pollEvery):
 		case <-c.done:
-			return fmt.Errorf("exited before it was ready (%v)", c.err)
+			return fmt.Errorf("exited before it was ready (%s)", exitText(c.err))
 		case <-deadline.C:
 			s.terminate(c)
 			return fmt.Errorf("not ready within %v: %v", s.cfg.ReadyTimeout, err)
@@ -424,12 +424,21 @@ func (s *Sidecar) runOnce(onReady func()) error {
 	}()
 	select {
 	case <-c.done:
-		return fmt.Errorf("exited (%v)", c.err)
+		return fmt.Errorf("exited (%s)", exitText(c.err))
 	case <-s.stop:
+		cancel() // no reconnecting to a runner being stopped
 		s.update(func(st *State) { st.Phase = "stopping" })
 		s.terminate(c)
 		return errStopped
 	}
+}
+
+// exitText says how a runner process ended.
+func exitText(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
 }
 
 // terminate asks the runner to stop (SIGTERM: it stops any run, k6 writes
@@ -439,7 +448,7 @@ func (s *Sidecar) terminate(c *child) {
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	select {
 	case <-c.done:
-		s.cfg.Log("info", "k6-runner stopped", "pid", pid, "exit", fmt.Sprint(c.err))
+		s.cfg.Log("info", "k6-runner stopped", "pid", pid, "exit", exitText(c.err))
 		return
 	case <-time.After(s.cfg.StopTimeout):
 	}
