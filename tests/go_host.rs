@@ -89,6 +89,11 @@ struct GoHost {
 
 impl GoHost {
     fn start(world: &World, token: Option<&str>) -> Self {
+        Self::start_with(world, token, &[])
+    }
+
+    /// Starts the host with `extra` arguments after the usual ones.
+    fn start_with(world: &World, token: Option<&str>, extra: &[&str]) -> Self {
         let log_file = world.dir.path().join("logs/vuDataSim.log");
         let stderr_file = world.dir.path().join("host.stderr");
         let mut command = Command::new(host_binary());
@@ -103,6 +108,7 @@ impl GoHost {
             .arg(k6())
             .arg("-k6-data")
             .arg(&world.data)
+            .args(extra)
             .current_dir(world.dir.path())
             .env_remove("CLUSTER_MANAGER_TOKEN")
             .env("RUST_LOG", "info")
@@ -535,4 +541,106 @@ async fn the_go_host_guards_its_routes_and_the_k6_ones() {
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("without a token"), "{said}");
+}
+
+/// A process stopped (SIGTERM, then SIGKILL) when dropped, so a failing
+/// test leaves nothing behind.
+struct Kept(Child);
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            terminate(&mut self.0);
+        }
+    }
+}
+
+/// `k6-runner serve` started the way its own systemd unit starts it:
+/// by itself, on `bind`, with a tokens file.
+fn systemd_like_runner(world: &World, bind: &str, tokens: &Path) -> (Kept, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_k6-runner"))
+        .args(["serve", "--bind", bind, "--data-dir"])
+        .arg(&world.data)
+        .arg("--scripts-dir")
+        .arg(&world.scripts)
+        .arg("--k6")
+        .arg(k6())
+        .arg("--tokens-file")
+        .arg(tokens)
+        .env_remove("K6_RUNNER_TOKENS")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting k6-runner");
+    let line = wait_for_line(
+        child.stdout.take().unwrap(),
+        "k6 runner listening on http://",
+        Duration::from_secs(60),
+    );
+    let addr = line.split('/').next().unwrap().to_owned();
+    (Kept(child), addr)
+}
+
+/// In production the runner may be its own systemd unit
+/// (`contrib/systemd/k6-runner.service`) and the host attach to it
+/// (`-k6-attach`, with the same tokens file): the host then proxies and
+/// follows it like a child of its own, notices it gone and back when its
+/// supervisor restarts it, and leaves it running when the host stops.
+#[tokio::test]
+async fn the_go_host_attaches_to_a_runner_its_own_unit_supervises() {
+    let world = World::new().await;
+    let tokens = world.dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        "# as in /etc/k6-runner/tokens\ncluster-manager:operator:attached-secret-0123456789abcdef\n",
+    )
+    .unwrap();
+    let (mut runner, addr) = systemd_like_runner(&world, "127.0.0.1:0", &tokens);
+    let host = GoHost::start_with(
+        &world,
+        None,
+        &[
+            "-k6-attach",
+            &addr,
+            "-k6-tokens-file",
+            tokens.to_str().unwrap(),
+        ],
+    );
+    let k6 = host.k6(None);
+    k6.configure(&config(1, "60s", 120, &["long.js"], 0)).await;
+    let mut socket = connect(&format!("ws://{}/ws", host.addr), &[])
+        .await
+        .unwrap();
+    let run_id = k6.start_run().await;
+    let running = ws_until(&mut socket, "k6 running", |s| s["k6"]["isRunning"] == true).await;
+    assert_eq!(running["k6Runner"]["phase"], "ready", "{running}");
+    assert!(running["k6Runner"]["pid"].is_null(), "not the host's child");
+    assert_eq!(k6.post("/stop").await.0, 202);
+    k6.wait_for_results().await;
+
+    // Its supervisor restarts it (here: by hand, on the same port).
+    terminate(&mut runner.0).expect("the runner stops on SIGTERM");
+    ws_until(&mut socket, "the runner seen gone", |s| {
+        s["k6Runner"]["phase"] == "unreachable"
+    })
+    .await;
+    assert_eq!(k6.get("/status").await.0, 503, "the proxy says so");
+    let (mut runner, again) = systemd_like_runner(&world, &addr, &tokens);
+    assert_eq!(again, addr);
+    let back = ws_until(&mut socket, "the runner back", |s| {
+        s["k6Runner"]["phase"] == "ready" && s["k6Runner"]["restarts"] == 1
+    })
+    .await;
+    assert_eq!(back["k6"]["runId"], run_id.as_str(), "{back}");
+    assert_eq!(k6.get("/status").await.0, 200);
+
+    drop(host);
+    let runner_api = Api::new(
+        format!("http://{addr}/api/k6"),
+        Some("attached-secret-0123456789abcdef"),
+    );
+    assert_eq!(runner_api.get("/status").await.0, 200, "left running");
+    terminate(&mut runner.0).expect("the runner stops on SIGTERM");
+    assert!(world.processes_of(&run_id).is_empty());
 }

@@ -11,7 +11,9 @@
 //	    -scripts-dir ../../examples/scripts -k6 ../../.tools/k6/bin/k6
 //
 // Set CLUSTER_MANAGER_TOKEN (16+ bytes) to require it on every route;
-// without it the host listens on loopback only.
+// without it the host listens on loopback only. With -k6-attach ADDR and
+// -k6-tokens-file FILE it uses a runner that its own systemd unit runs
+// (contrib/systemd/k6-runner.service) instead of starting one.
 package main
 
 import (
@@ -47,6 +49,8 @@ func main() {
 	runner := flag.String("runner", "k6-runner", "the k6-runner binary")
 	k6Bin := flag.String("k6", "", "the k6 binary (default: k6 on the runner's PATH)")
 	k6Data := flag.String("k6-data", "k6-runner-data", "the k6 runner's data directory")
+	attach := flag.String("k6-attach", "", "use the k6 runner at this address, supervised by someone else (systemd), instead of starting one")
+	tokensFile := flag.String("k6-tokens-file", "", "with -k6-attach: that runner's tokens file; the host uses its "+k6sidecar.TokenName+" operator token")
 	var scriptDirs, origins list
 	flag.Var(&scriptDirs, "scripts-dir", "a directory of k6 scripts (repeatable)")
 	flag.Var(&origins, "cors-origin", "an origin whose pages may call the host's own API (repeatable)")
@@ -69,8 +73,18 @@ func main() {
 	if token == "" && !loopbackName(*bind) {
 		fail("refusing to listen beyond loopback without a token: set "+tokenEnv+" or bind 127.0.0.1", "bind", *bind)
 	}
-	if len(scriptDirs) == 0 {
-		fail("give at least one -scripts-dir")
+	if len(scriptDirs) == 0 && *attach == "" {
+		fail("give at least one -scripts-dir (or -k6-attach)")
+	}
+	attachToken := ""
+	if *attach != "" {
+		text, err := os.ReadFile(*tokensFile)
+		if err != nil {
+			fail("-k6-attach needs the runner's tokens file (-k6-tokens-file)", "error", err.Error())
+		}
+		if attachToken, err = k6sidecar.OperatorSecret(string(text), k6sidecar.TokenName); err != nil {
+			fail("reading -k6-tokens-file", "error", err.Error())
+		}
 	}
 	allowed := map[string]bool{}
 	for _, origin := range origins {
@@ -97,6 +111,9 @@ func main() {
 		//    which our /ws broadcasts.
 		OnStatus: func(status json.RawMessage) { app.Update(func(s *AppState) { s.K6 = status }) },
 		OnState:  func(st k6sidecar.State) { app.Update(func(s *AppState) { s.K6Runner = st }) },
+		// Or use a runner its own systemd unit supervises:
+		Attach: *attach,
+		Token:  attachToken,
 	})
 	if err != nil {
 		fail("starting the k6 control plane", "error", err.Error())

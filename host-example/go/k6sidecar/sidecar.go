@@ -118,11 +118,22 @@ type Config struct {
 	StopTimeout time.Duration
 	// MaxBackoff caps the wait before a restart (default 30 s).
 	MaxBackoff time.Duration
+
+	// Attach is the address ("127.0.0.1:8081") of a runner that something
+	// else supervises, such as its own systemd unit
+	// (contrib/systemd/k6-runner.service). The sidecar then starts and
+	// stops nothing (Runner, Args and Env are not used): it proxies to
+	// that runner with Token, follows its status and watches its health.
+	Attach string
+	// Token is the operator secret the attached runner was given; only
+	// with Attach (a started runner gets a fresh random one).
+	Token string
 }
 
 // State is the sidecar's view of the runner, for the host's app state.
 type State struct {
-	// Phase: "starting", "ready", "restarting", "stopping" or "stopped".
+	// Phase: "starting", "ready", "restarting", "stopping" or "stopped";
+	// for an attached runner "unreachable" while its health check fails.
 	Phase string `json:"phase"`
 	// Ready: the runner serves and can run k6 (its /health said so, or
 	// its status names a k6 version).
@@ -161,7 +172,13 @@ var errStopped = errors.New("stopped")
 // is left running: a wrong flag or path is a setup error to fix, not
 // something to retry forever.
 func Start(cfg Config) (*Sidecar, error) {
-	if cfg.Runner == "" {
+	if cfg.Attach != "" && len(cfg.Token) < 16 {
+		return nil, errors.New("k6sidecar: Config.Attach needs the runner's operator Token (16+ bytes)")
+	}
+	if cfg.Attach == "" && cfg.Token != "" {
+		return nil, errors.New("k6sidecar: Config.Token is only for Attach; a started runner gets its own")
+	}
+	if cfg.Runner == "" && cfg.Attach == "" {
 		return nil, errors.New("k6sidecar: Config.Runner names no k6-runner binary")
 	}
 	for _, arg := range cfg.Args {
@@ -187,20 +204,28 @@ func Start(cfg Config) (*Sidecar, error) {
 	if cfg.Log == nil {
 		cfg.Log = func(level, msg string, keyvals ...any) { log.Println(append([]any{level, msg}, keyvals...)...) }
 	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return nil, err
+	token := cfg.Token
+	if token == "" {
+		secret := make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+		token = hex.EncodeToString(secret)
 	}
 	s := &Sidecar{
 		cfg:    cfg,
-		token:  hex.EncodeToString(secret),
+		token:  token,
 		client: &http.Client{Timeout: pollTimeout},
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 	}
 	s.proxy = s.newProxy()
 	first := make(chan error, 1)
-	go s.supervise(first)
+	if cfg.Attach != "" {
+		go s.watch(first)
+	} else {
+		go s.supervise(first)
+	}
 	if err := <-first; err != nil {
 		s.Stop()
 		return nil, err
@@ -209,7 +234,7 @@ func Start(cfg Config) (*Sidecar, error) {
 }
 
 // Stop stops the runner (and with it any k6 run) and waits until it is
-// gone. Safe to call more than once.
+// gone; an attached runner is only let go of. Safe to call more than once.
 func (s *Sidecar) Stop() {
 	s.stopped.Do(func() { close(s.stop) })
 	<-s.done

@@ -1,6 +1,7 @@
 package k6sidecar
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -335,5 +337,96 @@ func TestRunnerLogLevelsAreRead(t *testing.T) {
 		if level != want[0] || msg != want[1] {
 			t.Errorf("%q: got %s %q", line, level, msg)
 		}
+	}
+}
+
+// startFake starts the fake runner by itself, the way its own supervisor
+// (systemd) would, with token; returns it and its address.
+func startFake(t *testing.T, token string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve", "--bind", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "FAKE_RUNNER=serve", "K6_RUNNER_TOKENS="+TokenName+":operator:"+token)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd, strings.SplitN(strings.TrimPrefix(line, listening), "/", 2)[0]
+}
+
+// Attached to a runner someone else supervises, the sidecar proxies to it
+// with the token it was given and follows its status; it notices the
+// runner gone, and Stop lets go of a runner without stopping it.
+func TestAnAttachedRunnerIsProxiedWatchedAndLeftRunning(t *testing.T) {
+	token := strings.Repeat("ab", 20)
+	fake, addr := startFake(t, token)
+	statuses := make(chan json.RawMessage, 16)
+	s := start(t, Config{
+		Attach:   addr,
+		Token:    token,
+		Log:      (&logLines{}).log,
+		OnStatus: func(status json.RawMessage) { statuses <- status },
+	})
+	if st := s.State(); st.Phase != "ready" || !st.Ready || st.PID != 0 {
+		t.Fatalf("%+v", st)
+	}
+	select {
+	case <-statuses:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no status from the attached runner")
+	}
+	front := httptest.NewServer(s.Handler())
+	defer front.Close()
+	response, err := http.Get(front.URL + "/api/k6/echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var echo map[string]any
+	_ = json.NewDecoder(response.Body).Decode(&echo)
+	response.Body.Close()
+	if echo["authorized"] != true {
+		t.Fatalf("%v", echo)
+	}
+	s.Stop()
+	if s.State().Phase != "stopped" || syscall.Kill(fake.Process.Pid, 0) != nil {
+		t.Fatalf("Stop must leave an attached runner running: %+v", s.State())
+	}
+
+	other, otherAddr := startFake(t, token)
+	watched := start(t, Config{Attach: otherAddr, Token: token, Log: (&logLines{}).log})
+	_ = other.Process.Kill()
+	until(t, "the runner seen gone", func() bool { return watched.State().Phase == "unreachable" })
+}
+
+// Attach needs the runner's token, and only Attach takes one.
+func TestAttachNeedsItsToken(t *testing.T) {
+	for _, cfg := range []Config{
+		{Attach: "127.0.0.1:1"},
+		{Attach: "127.0.0.1:1", Token: "short"},
+		{Runner: "k6-runner", Token: strings.Repeat("x", 32)},
+	} {
+		if _, err := Start(cfg); err == nil {
+			t.Errorf("%+v was accepted", cfg)
+		}
+	}
+}
+
+func TestTheOperatorSecretIsReadFromATokensFile(t *testing.T) {
+	text := "# tokens\nci:viewer:viewer-secret-0123456789\ncluster-manager:operator:op:secret-0123456789 \n"
+	if got, err := OperatorSecret(text, TokenName); err != nil || got != "op:secret-0123456789" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if _, err := OperatorSecret(text, "ci"); err == nil {
+		t.Fatal("a viewer's token was taken")
+	}
+	if _, err := OperatorSecret("# none\n", TokenName); err == nil {
+		t.Fatal("no token, no secret")
 	}
 }
