@@ -51,8 +51,9 @@ func main() {
 	k6Data := flag.String("k6-data", "k6-runner-data", "the k6 runner's data directory")
 	attach := flag.String("k6-attach", "", "use the k6 runner at this address, supervised by someone else (systemd), instead of starting one")
 	tokensFile := flag.String("k6-tokens-file", "", "with -k6-attach: that runner's tokens file; the host uses its "+k6sidecar.TokenName+" operator token")
-	var scriptDirs, origins list
+	var scriptDirs, origins, runnerArgs list
 	flag.Var(&scriptDirs, "scripts-dir", "a directory of k6 scripts (repeatable)")
+	flag.Var(&runnerArgs, "k6-arg", "one more argument for `k6-runner serve`, e.g. -k6-arg=--max-users=50 (repeatable)")
 	flag.Var(&origins, "cors-origin", "an origin whose pages may call the host's own API (repeatable)")
 	flag.Parse()
 
@@ -103,6 +104,7 @@ func main() {
 	if *k6Bin != "" {
 		args = append(args, "--k6", *k6Bin)
 	}
+	args = append(args, runnerArgs...)
 	k6, err := k6sidecar.Start(k6sidecar.Config{
 		Runner: *runner,
 		Args:   args,
