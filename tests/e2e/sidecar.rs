@@ -120,3 +120,55 @@ async fn behind_a_proxy_the_origin_guard_still_holds() {
         .unwrap();
     assert_eq!(upgraded.status().as_u16(), 101);
 }
+
+/// A sidecar's runner outlives the pipe its logs went to when the host
+/// that read them dies (the host's parent-death signal then asks it to
+/// stop). Every later log line fails to be written; that must cost the
+/// runner nothing: it still starts and stops a run, and on SIGTERM stops
+/// k6 cleanly and exits 0.
+#[tokio::test]
+async fn a_runner_whose_log_reader_is_gone_still_stops_cleanly() {
+    let world = World::new().await;
+    let tokens = format!("cluster-manager:operator:{SECRET}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_k6-runner"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--stop-grace", "3"])
+        .arg("--data-dir")
+        .arg(&world.data)
+        .arg("--scripts-dir")
+        .arg(&world.scripts)
+        .arg("--k6")
+        .arg(crate::runner::k6())
+        .env("K6_RUNNER_TOKENS", &tokens)
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = crate::runner::wait_for_line(
+        child.stdout.take().unwrap(),
+        "k6 runner listening on http://",
+        std::time::Duration::from_secs(60),
+    );
+    // The reader of its logs goes away.
+    drop(child.stderr.take());
+    let addr = line.split('/').next().unwrap();
+    let runner = Api::new(format!("http://{addr}/api/k6"), Some(SECRET));
+    runner
+        .configure(&crate::runner::config(1, "60s", 120, &["long.js"], 0))
+        .await;
+    let run_id = runner.start_run().await;
+    runner
+        .wait_status(std::time::Duration::from_secs(30), "k6 to run", |s| {
+            s["currentUserCount"].as_u64().unwrap_or(0) > 0
+        })
+        .await;
+    let status = crate::runner::terminate(&mut child).expect("the runner exits after SIGTERM");
+    assert!(status.success(), "{status}");
+    assert!(world.processes_of(&run_id).is_empty());
+    let record: Value = serde_json::from_str(
+        &std::fs::read_to_string(world.data.join("runs").join(&run_id).join("run.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["state"], "stopped", "{record}");
+}

@@ -161,6 +161,8 @@ type Sidecar struct {
 	mu    sync.Mutex
 	addr  string // where the runner serves; "" while it does not
 	state State
+
+	notify sync.Mutex // one update at a time, so OnState sees them in order
 }
 
 // errStopped ends a run of the runner that Stop asked for.
@@ -256,6 +258,8 @@ func (s *Sidecar) Addr() string {
 
 // update changes the state and reports it.
 func (s *Sidecar) update(change func(*State)) {
+	s.notify.Lock()
+	defer s.notify.Unlock()
 	s.mu.Lock()
 	before := s.state
 	change(&s.state)
