@@ -130,28 +130,30 @@ async fn behind_a_proxy_the_origin_guard_still_holds() {
 async fn a_runner_whose_log_reader_is_gone_still_stops_cleanly() {
     let world = World::new().await;
     let tokens = format!("cluster-manager:operator:{SECRET}");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_k6-runner"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--stop-grace", "3"])
-        .arg("--data-dir")
-        .arg(&world.data)
-        .arg("--scripts-dir")
-        .arg(&world.scripts)
-        .arg("--k6")
-        .arg(crate::runner::k6())
-        .env("K6_RUNNER_TOKENS", &tokens)
-        .env("RUST_LOG", "info")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        std::process::Command::new(env!("CARGO_BIN_EXE_k6-runner"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--stop-grace", "3"])
+            .arg("--data-dir")
+            .arg(&world.data)
+            .arg("--scripts-dir")
+            .arg(&world.scripts)
+            .arg("--k6")
+            .arg(crate::runner::k6())
+            .env("K6_RUNNER_TOKENS", &tokens)
+            .env("RUST_LOG", "info")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let line = crate::runner::wait_for_line(
-        child.stdout.take().unwrap(),
+        child.0.stdout.take().unwrap(),
         "k6 runner listening on http://",
         std::time::Duration::from_secs(60),
     );
     // The reader of its logs goes away.
-    drop(child.stderr.take());
+    drop(child.0.stderr.take());
     let addr = line.split('/').next().unwrap();
     let runner = Api::new(format!("http://{addr}/api/k6"), Some(SECRET));
     runner
@@ -163,7 +165,7 @@ async fn a_runner_whose_log_reader_is_gone_still_stops_cleanly() {
             s["currentUserCount"].as_u64().unwrap_or(0) > 0
         })
         .await;
-    let status = crate::runner::terminate(&mut child).expect("the runner exits after SIGTERM");
+    let status = crate::runner::terminate(&mut child.0).expect("the runner exits after SIGTERM");
     assert!(status.success(), "{status}");
     assert!(world.processes_of(&run_id).is_empty());
     let record: Value = serde_json::from_str(
@@ -171,4 +173,16 @@ async fn a_runner_whose_log_reader_is_gone_still_stops_cleanly() {
     )
     .unwrap();
     assert_eq!(record["state"], "stopped", "{record}");
+}
+
+/// A child stopped (SIGTERM, then SIGKILL) when dropped, so a failing test
+/// leaves no runner behind.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            crate::runner::terminate(&mut self.0);
+        }
+    }
 }
