@@ -25,6 +25,8 @@ setup-test:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	@unformatted="$$(gofmt -l host-example/go)"; test -z "$$unformatted" || { echo "gofmt: $$unformatted"; exit 1; }
+	cd host-example/go && GOPROXY=off GOFLAGS=-mod=mod go vet ./...
 
 # The core component alone, at target/k6_core.component.wasm, with its digest.
 component: setup

@@ -2,7 +2,8 @@
 # Installs what the runner and its tests need, idempotently:
 #   scripts/setup.sh        the wasm target, k6 and the UI's npm packages
 #                           (enough for `make run`)
-#   scripts/setup.sh test   also Chromium + ChromeDriver for the browser tests
+#   scripts/setup.sh test   also Chromium + ChromeDriver for the browser tests,
+#                           and Go (Debian's golang-go) for the Go host example
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,4 +52,14 @@ if [ "${1:-}" = test ]; then
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver >/dev/null
   fi
+  # The Go host example (host-example/go) is built with the distribution's
+  # Go: Debian 12's golang-go is Go 1.19, the oldest the example supports.
+  if ! command -v go >/dev/null; then
+    echo "setup: installing golang-go"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq golang-go >/dev/null
+  fi
+  go version >/dev/null
 fi

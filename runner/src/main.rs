@@ -152,6 +152,11 @@ fn main() -> ExitCode {
             }),
         )
         .with_writer(std::io::stderr)
+        // A log line that cannot be written is dropped, and nothing else:
+        // when a supervising host dies, the pipe it read our stderr from
+        // is gone, and reporting that (with eprintln!) would panic the
+        // task that logged, mid-request or mid-shutdown.
+        .log_internal_errors(false)
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -9,6 +9,7 @@ mod hostile;
 mod lifecycle;
 mod runner;
 mod security;
+mod sidecar;
 mod suite;
 #[path = "../support/mod.rs"]
 mod support;

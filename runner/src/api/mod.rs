@@ -17,13 +17,17 @@
 //! | GET | /scripts | the script catalogue |
 //! | WS | /ws | status, metrics and logs pushed |
 //! | GET | /audit | the audit log's newest entries (operators) |
+//! | GET | /health | readiness, open to all (see [`health`]) |
 //!
 //! GET routes and the WebSocket need the viewer role; config changes,
 //! start, stop and the audit log need the operator role (see [`Auth`]).
+//! `/health` alone needs no role: it tells a supervisor whether the runner
+//! can run k6, and nothing else.
 
 pub mod access;
 pub mod error;
 pub mod handlers;
+pub mod health;
 pub mod query;
 pub mod ws;
 
@@ -153,7 +157,9 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
             },
         );
 
-    get_config
+    health::route(service.clone())
+        .or(get_config)
+        .unify()
         .or(put_config)
         .unify()
         .or(reset)

@@ -1,0 +1,3 @@
+module vudatasim.example/clustermanager
+
+go 1.19
