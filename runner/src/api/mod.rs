@@ -13,6 +13,8 @@
 //! | GET | /logs | recent log lines (`?since=&limit=&level=&run=`) |
 //! | GET | /metrics | the live readings of the current or last run |
 //! | GET | /results | the last run's record |
+//! | GET | /runs/{id} | a run's record |
+//! | GET | /runs/{id}/files/{path} | a file a step left in the run's folder |
 //! | GET | /script | the rendered `k6_all.sh` |
 //! | GET | /scripts | the script catalogue |
 //! | WS | /ws | status, metrics and logs pushed |
@@ -29,6 +31,7 @@ pub mod error;
 pub mod handlers;
 pub mod health;
 pub mod query;
+mod runs;
 pub mod ws;
 
 use std::sync::Arc;
@@ -183,6 +186,8 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .or(audit)
         .unify()
         .or(ws)
+        .unify()
+        .or(runs::routes(service.clone(), view))
         .unify()
         .recover(error::recover)
         .unify()
