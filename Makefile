@@ -6,10 +6,16 @@
 K6 := $(CURDIR)/.tools/k6/bin/k6
 DATA := $(CURDIR)/.data
 
+# An optimised build: the runner reads and fans out k6's output on the hot
+# path, and a debug build of it costs a watched run measurably (see
+# BENCHMARKS.md, "make run"). The first build takes a few minutes.
 run: setup
 	@mkdir -p $(DATA)
 	@test -f $(DATA)/config.json || cp examples/config.json $(DATA)/config.json
-	cargo run -p k6-runner -- serve --bind 127.0.0.1:8080 --data-dir $(DATA) \
+	@echo "make run: building the runner (release; the first build takes about 7 minutes on 2 cores, later ones seconds)"
+	cargo build --release -p k6-runner
+	@echo "make run: serving on http://127.0.0.1:8080/ (the example target on 127.0.0.1:18080); Ctrl+C stops"
+	target/release/k6-runner serve --bind 127.0.0.1:8080 --data-dir $(DATA) \
 		--scripts-dir examples/scripts --k6 $(K6) --demo-target 127.0.0.1:18080
 
 test: setup-test lint

@@ -7,6 +7,7 @@ mod cli;
 mod faults;
 mod hostile;
 mod lifecycle;
+mod limits;
 mod runner;
 mod security;
 mod sidecar;

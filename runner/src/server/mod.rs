@@ -1,5 +1,12 @@
 //! The standalone runner's HTTP server: the API under `/api/k6`, request
-//! logging, and graceful shutdown that stops any run first.
+//! logging, limits on requests and connections, and graceful shutdown that
+//! stops any run first.
+//!
+//! - `connections`: the accept loop, with its connection cap and timeouts.
+
+mod connections;
+
+pub use connections::{HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -42,7 +49,8 @@ pub fn routes(
         Auth::Open => loopback_host_only().boxed(),
         Auth::Tokens(_) | Auth::Host(_) => warp::any().boxed(),
     };
-    host_guard
+    within_request_limits()
+        .and(host_guard)
         .and(
             warp::path("api")
                 .and(warp::path("k6"))
@@ -130,28 +138,67 @@ fn log_request(info: warp::log::Info<'_>) {
     );
 }
 
+/// Longest request target (path and query) accepted, in bytes.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Most bytes of request headers accepted (names and values).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses, in the API's JSON shape, a request whose target is longer than
+/// [`MAX_URI_BYTES`] (414) or whose headers hold more than
+/// [`MAX_HEADER_BYTES`] (431). (hyper itself refuses heads over 128 KiB,
+/// with a bare 431.)
+pub fn within_request_limits() -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::path::full()
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and_then(
+            |path: warp::path::FullPath, query: String, headers: warp::http::HeaderMap| async move {
+                let target = path.as_str().len() + query.len();
+                if target > MAX_URI_BYTES {
+                    return Err(warp::reject::custom(crate::api::error::ApiError::new(
+                        warp::http::StatusCode::URI_TOO_LONG,
+                        format!(
+                            "the request target is {target} bytes; at most {MAX_URI_BYTES} are accepted"
+                        ),
+                    )));
+                }
+                let size: usize = headers
+                    .iter()
+                    .map(|(name, value)| name.as_str().len() + value.len())
+                    .sum();
+                if size > MAX_HEADER_BYTES {
+                    return Err(warp::reject::custom(crate::api::error::ApiError::new(
+                        warp::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                        format!(
+                            "the request headers hold {size} bytes; at most {MAX_HEADER_BYTES} are accepted"
+                        ),
+                    )));
+                }
+                Ok(())
+            },
+        )
+        .untuple_one()
+}
+
 /// Serves until `shutdown` completes; then stops any run (waiting for its
-/// processes to be gone) before returning.
+/// processes to be gone) before returning. Connections are capped and
+/// timed out (see [`MAX_CONNECTIONS`], [`HEADER_READ_TIMEOUT`],
+/// [`IDLE_TIMEOUT`]).
 pub async fn serve(
     service: Arc<Service>,
     auth: Auth,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
-    let stopping = service.clone();
-    let signal = async move {
+    let routes = warp::service(routes(service.clone(), auth));
+    // The run is stopped while the API still answers (the page sees the
+    // stop), then the server stops accepting.
+    let stopped = async move {
         shutdown.await;
         tracing::info!("shutting down: stopping any run first");
-        stopping.shutdown().await;
-        let _ = stopped_tx.send(());
+        service.shutdown().await;
     };
-    warp::serve(routes(service, auth))
-        .incoming(listener)
-        .graceful(signal)
-        .run()
-        .await;
-    let _ = stopped_rx.await;
+    connections::serve(listener, routes, connections::Limits::default(), stopped).await;
 }
 
 #[cfg(test)]
