@@ -26,7 +26,9 @@ fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, bool) {
         match stream.read(&mut buffer) {
             Ok(0) => return (seen, true),
             Ok(n) => seen.extend_from_slice(&buffer[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
             // A reset is a close too.
             Err(_) => return (seen, true),
         }
@@ -52,8 +54,14 @@ async fn half_sent_and_silent_connections_are_closed() {
     })
     .await
     .unwrap();
-    assert!(half.1, "a half-sent head was not closed within {CLOSE_WITHIN:?}");
-    assert!(silent.1, "a silent connection was not closed within {CLOSE_WITHIN:?}");
+    assert!(
+        half.1,
+        "a half-sent head was not closed within {CLOSE_WITHIN:?}"
+    );
+    assert!(
+        silent.1,
+        "a silent connection was not closed within {CLOSE_WITHIN:?}"
+    );
     assert_eq!(runner.get("/status").await.0, 200);
 }
 

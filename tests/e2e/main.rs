@@ -8,6 +8,7 @@ mod faults;
 mod hostile;
 mod lifecycle;
 mod limits;
+mod real_suites;
 mod runner;
 mod security;
 mod sidecar;

@@ -77,6 +77,7 @@ impl World {
     /// Writes a script (its `TARGET` placeholder becomes the target's URL).
     pub fn script(&self, name: &str, body: &str) {
         let path = self.scripts.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(
             &path,
             body.replace("TARGET", &format!("http://{}", self.target)),
