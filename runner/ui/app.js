@@ -75,10 +75,11 @@ async function main() {
     },
     logs: (lines) => logs.add(lines),
     // Events were missed: the log lines from the backlog, the run's record
-    // again; the status that follows the notice says the rest.
+    // and the config again; the status that follows the notice says the rest.
     lagged(notice) {
       logs.lagged(notice);
       results.refresh();
+      config.reload().catch(() => {});
     },
     config: (saved) => config.stored(saved),
   });

@@ -102,11 +102,11 @@ async fn operator_configures_runs_watches_stops_and_reads_results_in_the_browser
         "an invalid config must not be stored"
     );
 
-    // Fixed, gone.js unticked and long.js moved first: saved, confirmed,
+    // Fixed, gone.js removed and long.js moved first: saved, confirmed,
     // and the preview follows.
     browser.type_into("#f-globalUserCount", "3").await;
     browser
-        .click("#script-list li[data-name='gone.js'] input")
+        .click("#script-list li[data-name='gone.js'] button[aria-label='Remove gone.js']")
         .await;
     browser.click("button[aria-label='Move long.js up']").await;
     browser.click("#save-button").await;
