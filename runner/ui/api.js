@@ -79,13 +79,14 @@ export const auth = {
 };
 
 /**
- * Calls the API: JSON in and out (`text: true` for plain text), the stored
- * token on every request, and on 401 a prompt for a token and a retry.
+ * Calls the API: JSON in and out (`text: true` for plain text, `blob: true`
+ * for a file's bytes), the stored token on every request, and on 401 a
+ * prompt for a token and a retry.
  */
-export async function api(path, { method = 'GET', body, text = false } = {}) {
+export async function api(path, { method = 'GET', body, text = false, blob = false } = {}) {
   const MAX_TOKEN_PROMPTS = 3;
   for (let prompts = 0; ; prompts += 1) {
-    const headers = { Accept: text ? 'text/plain, */*' : 'application/json' };
+    const headers = { Accept: blob ? '*/*' : text ? 'text/plain, */*' : 'application/json' };
     const token = auth.token();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -106,6 +107,7 @@ export async function api(path, { method = 'GET', body, text = false } = {}) {
         : "This runner's API asks for a bearer token.");
       continue;
     }
+    if (blob && response.ok) return response.blob();
     const raw = await response.text();
     let payload = raw;
     if (!text || !response.ok) {

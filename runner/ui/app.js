@@ -73,7 +73,14 @@ async function main() {
       charts.add(m);
       status.renderMetrics(m);
     },
-    log: (line) => logs.add(line),
+    logs: (lines) => logs.add(lines),
+    // Events were missed: the log lines from the backlog, the run's record
+    // and the config again; the status that follows the notice says the rest.
+    lagged(notice) {
+      logs.lagged(notice);
+      results.refresh();
+      config.reload().catch(() => {});
+    },
     config: (saved) => config.stored(saved),
   });
   config.load().catch((error) => config.showErrors([{ field: '', message: `Could not load the configuration: ${error.message}` }]));

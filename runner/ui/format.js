@@ -1,5 +1,6 @@
-// How numbers, durations and times read on the page. Owns the cache of
-// `Intl.NumberFormat`s, one per number of decimals; nothing else.
+// How numbers, durations, times and k6's metric values read on the page.
+// Owns the cache of `Intl.NumberFormat`s, one per number of decimals;
+// nothing else.
 
 const numberFormats = new Map();
 
@@ -12,6 +13,9 @@ export function formatNumber(value, digits = 0) {
 
 /** A reading the runner does not have (yet): shown as a dash. */
 export const missing = (value) => value === null || value === undefined || Number.isNaN(value);
+
+/** The order a metric's statistics are shown in; others follow by name. */
+const STAT_ORDER = ['count', 'rate', 'value', 'avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'passes', 'fails'];
 
 export const format = {
   int: (n) => (missing(n) ? '—' : formatNumber(n)),
@@ -65,5 +69,26 @@ export const format = {
     if (!iso) return '—';
     const date = new Date(iso);
     return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { hour12: false });
+  },
+
+  /** A k6 metric's statistics in reading order: `[[name, value], …]`. */
+  stats(values) {
+    const rank = (name) => (STAT_ORDER.includes(name) ? STAT_ORDER.indexOf(name) : STAT_ORDER.length);
+    return Object.entries(values ?? {}).sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : 1));
+  },
+
+  /**
+   * One statistic `stat` of k6 metric `metric` (`{type, contains}`) in its
+   * unit: times in ms or s, data in bytes, a rate metric's `rate` as a
+   * percentage, a counter's `rate` per second, plain numbers as they are.
+   */
+  stat(metric, stat, value) {
+    if (missing(value)) return '—';
+    if (metric.type === 'rate' && stat === 'rate') return `${format.percent(value)} %`;
+    const perSecond = metric.type === 'counter' && stat === 'rate' ? '/s' : '';
+    if (metric.contains === 'time') return `${format.latencyText(value)}${perSecond}`;
+    if (metric.contains === 'data') return `${format.bytes(value).join(' ')}${perSecond}`;
+    if (perSecond) return `${format.rate(value)}/s`;
+    return Number.isInteger(value) ? formatNumber(value) : formatNumber(value, Math.abs(value) < 10 ? 2 : 1);
   },
 };

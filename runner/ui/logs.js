@@ -1,7 +1,9 @@
-// The Logs panel: the backlog (`GET /logs`), the live tail, the level
-// filter, and the pause when the user scrolls up. Owns the last line seen
-// (`lastSeq`), whether the view follows the tail, the count of lines not
-// seen while paused, and which backlog request may render (`generation`).
+// The Logs panel: the backlog (`GET /logs`), the live tail (batches of
+// lines, each appended at once), catching up after a gap (`since=` the
+// last line seen), the level filter, and the pause when the user scrolls
+// up. Owns the last line seen (`lastSeq`), whether the view follows the
+// tail, the count of lines not seen while paused, which backlog request
+// may render (`generation`) and the live lines held while a catch-up runs.
 
 import { api } from './api.js';
 import { $, el } from './dom.js';
@@ -10,6 +12,24 @@ import { format, formatNumber } from './format.js';
 /** Most lines kept on the page; older ones are dropped from the top. */
 const MAX_LOG_LINES = 2000;
 const BACKLOG_LINES = 500;
+/** Most pages one catch-up reads (500 lines each): beyond that the view keeps only the newest anyway. */
+const MAX_CATCH_UP_PAGES = 10;
+
+/** One log line as a list item. */
+function lineItem(line) {
+  const item = el('li', `log-line level-${line.level}`);
+  item.dataset.seq = String(line.seq);
+  const time = el('time', null, format.time(line.time));
+  time.dateTime = line.time;
+  item.append(
+    time,
+    el('span', 'lvl', line.level === 'warning' ? 'WARN' : line.level.toUpperCase()),
+    el('span', 'src', line.script || line.stream),
+    el('span', 'msg', line.message),
+  );
+  item.title = `${line.runId} · ${line.step ? `step ${line.step} · ` : ''}${line.stream}`;
+  return item;
+}
 
 export const logs = {
   lastSeq: 0,
@@ -20,31 +40,73 @@ export const logs = {
   /** Only the newest backlog request may render: filter changes can overlap. */
   generation: 0,
 
+  /** Live lines that came while a catch-up was reading: added after it, in order. */
+  held: null,
+  /** Another catch-up was asked for while one was reading. */
+  again: false,
+
   levels() {
     return [...document.querySelectorAll('.level-filter input:checked')].map((box) => box.value);
   },
 
-  /** Fetches the lines after the last one seen (the backlog at first). */
+  /**
+   * Fetches the lines after the last one seen (the newest lines at first),
+   * page by page until none is left. Live lines that arrive meanwhile are
+   * held and added after it, so a line is neither lost nor shown twice.
+   */
   async catchUp() {
     const levels = this.levels();
     if (!levels.length) return;
-    const generation = this.generation;
-    // The first page is the newest lines (a tail); after that, the lines
-    // following the last one seen, oldest first, so that none is skipped.
-    const query = new URLSearchParams({ limit: String(BACKLOG_LINES), level: levels.join(',') });
-    if (this.lastSeq) query.set('since', String(this.lastSeq));
-    try {
-      const page = await api(`logs?${query}`);
-      if (generation !== this.generation) return;
-      for (const line of page.lines) this.add(line);
-    } catch (error) {
-      this.view().append(el('li', 'log-line level-error', `Could not load the log backlog: ${error.message}`));
+    if (this.held) {
+      // One is reading: it reads once more when it is done.
+      this.again = true;
+      return;
     }
+    const generation = this.generation;
+    const held = [];
+    this.held = held;
+    try {
+      // The first page is the newest lines (a tail); after that, the lines
+      // following the last one seen, oldest first, so that none is skipped.
+      for (let page = 0; page < MAX_CATCH_UP_PAGES; page += 1) {
+        const query = new URLSearchParams({ limit: String(BACKLOG_LINES), level: levels.join(',') });
+        const since = this.lastSeq;
+        if (since) query.set('since', String(since));
+        const { lines } = await api(`logs?${query}`);
+        if (generation !== this.generation) return;
+        this.add(lines, true);
+        if (!since || lines.length < BACKLOG_LINES) break;
+      }
+    } catch (error) {
+      if (generation === this.generation) {
+        this.view().append(el('li', 'log-line level-error', `Could not load the log backlog: ${error.message}`));
+      }
+    } finally {
+      // Unless a new filter started over meanwhile (with its own catch-up).
+      if (this.held === held) {
+        this.held = null;
+        this.add(held);
+        if (this.again) {
+          this.again = false;
+          this.catchUp();
+        }
+      }
+    }
+  },
+
+  /**
+   * The WebSocket missed events (`lagged`): the lines up to `lastLogSeq`
+   * not seen yet are read from the backlog.
+   */
+  lagged({ lastLogSeq } = {}) {
+    if (lastLogSeq === undefined || lastLogSeq > this.lastSeq) this.catchUp();
   },
 
   /** Starts over with the chosen levels. */
   refilter() {
     this.generation += 1;
+    this.held = null;
+    this.again = false;
     this.lastSeq = 0;
     this.unseen = 0;
     this.view().replaceChildren();
@@ -56,27 +118,33 @@ export const logs = {
     return $('log-view');
   },
 
-  add(line) {
-    if (line.seq <= this.lastSeq) return;
-    this.lastSeq = line.seq;
-    if (!this.levels().includes(line.level)) return;
+  /**
+   * Adds lines (a batch of the WebSocket, a page of the backlog), oldest
+   * first: one fragment appended, one trim, one scroll per batch.
+   */
+  add(lines, fromBacklog = false) {
+    if (this.held && !fromBacklog) {
+      this.held.push(...lines);
+      return;
+    }
+    const levels = this.levels();
+    const fragment = document.createDocumentFragment();
+    let added = 0;
+    for (const line of lines) {
+      if (line.seq <= this.lastSeq) continue;
+      this.lastSeq = line.seq;
+      if (!levels.includes(line.level)) continue;
+      fragment.append(lineItem(line));
+      added += 1;
+    }
+    if (!added) return;
     const view = this.view();
-    const item = el('li', `log-line level-${line.level}`);
-    const time = el('time', null, format.time(line.time));
-    time.dateTime = line.time;
-    item.append(
-      time,
-      el('span', 'lvl', line.level === 'warning' ? 'WARN' : line.level.toUpperCase()),
-      el('span', 'src', line.script || line.stream),
-      el('span', 'msg', line.message),
-    );
-    item.title = `${line.runId} · ${line.stream}`;
-    view.append(item);
-    while (view.childElementCount > MAX_LOG_LINES) view.firstElementChild.remove();
+    view.append(fragment);
+    for (let extra = view.childElementCount - MAX_LOG_LINES; extra > 0; extra -= 1) view.firstElementChild.remove();
     if (this.follow) {
       this.scrollToEnd();
     } else {
-      this.unseen += 1;
+      this.unseen += added;
       this.renderFollow();
     }
   },

@@ -17,12 +17,25 @@ export function setConnection(state, text) {
   node.textContent = text;
 }
 
-/** The WebSocket: status, metrics, log and config messages; reconnects with backoff. */
+/** What each message type is handed to: `logs` batches (and the older one-line `log`), `lagged` notices. */
+const ROUTES = {
+  status: (handlers, data) => handlers.status(data),
+  metrics: (handlers, data) => handlers.metrics(data),
+  logs: (handlers, data) => Array.isArray(data) && handlers.logs(data),
+  log: (handlers, data) => handlers.logs([data]),
+  lagged: (handlers, data) => handlers.lagged(data ?? {}),
+  config: (handlers, data) => handlers.config(data),
+};
+
+/** The WebSocket: status, metrics, logs, lagged and config messages; reconnects with backoff. */
 export const live = {
   socket: null,
   failures: 0,
   timer: null,
-  /** `{ open(), status(s), metrics(m), log(line), config(c) }`, set by the first `connect`. */
+  /**
+   * `{ open(), status(s), metrics(m), logs(lines), lagged({missedEvents, lastLogSeq}), config(c) }`,
+   * set by the first `connect`.
+   */
   handlers: null,
 
   connect(handlers = this.handlers) {
@@ -50,7 +63,7 @@ export const live = {
   dispatch(data) {
     let message;
     try { message = JSON.parse(data); } catch { return; }
-    if (['status', 'metrics', 'log', 'config'].includes(message.type)) this.handlers[message.type](message.data);
+    if (Object.hasOwn(ROUTES, message?.type)) ROUTES[message.type](this.handlers, message.data);
   },
 
   retry() {

@@ -1,15 +1,26 @@
 // The run's status: owns the newest status the runner sent (`status.current`,
 // read by the controls) and the last progress of the run shown. Renders
 // the state badge, the page title and the Status panel: current script,
-// step, progress, the live KPIs, the scripts completed, failed and stopped,
-// the last error and the k6 version.
+// step n of m, progress, each step with its users and state, the live
+// KPIs, the scripts completed, failed, stopped and interrupted, the run's
+// outcome once it has ended, the last error and the k6 version.
 
 import { $, el } from './dom.js';
 import { format, formatNumber, missing } from './format.js';
-import { runState } from './run-state.js';
+import { runOutcome, runState } from './run-state.js';
 
-/** Scripts with an outcome so far in status `s` (0 without one). */
-const finished = (s) => (s ? s.completedScripts.length + s.failedScripts.length + s.stoppedScripts.length : 0);
+/** Steps of status `s` that have an outcome (0 without a status). */
+function finished(s) {
+  if (!s) return 0;
+  if (s.steps) return s.steps.filter((step) => step.state !== 'pending' && step.state !== 'running').length;
+  return s.completedScripts.length + s.failedScripts.length + s.stoppedScripts.length;
+}
+
+/** A step's load in a few words: its users, or the script's own options. */
+function stepUsers(step) {
+  if (!missing(step.users)) return `${format.int(step.users)} ${step.users === 1 ? 'VU' : 'VUs'}`;
+  return step.load === 'script' ? 'own load' : '—';
+}
 
 export const status = {
   current: null,
@@ -32,8 +43,17 @@ export const status = {
     document.title = s.isRunning ? `● ${s.currentScript ?? state.label} · k6 control plane` : 'k6 control plane';
 
     $('run-meta').textContent = s.runId ? `Run ${s.runId} · started ${format.dateTime(s.startTime)}` : 'No run yet';
+    const outcome = $('run-outcome');
+    outcome.hidden = s.isRunning || !s.outcome;
+    if (s.outcome) {
+      const shown = runOutcome(s);
+      outcome.className = `outcome ${shown.className}`;
+      outcome.dataset.outcome = s.outcome;
+      outcome.textContent = shown.label;
+    }
     $('current-script').textContent = s.currentScript ?? '—';
     this.renderProgress(s);
+    this.renderSteps(s);
 
     // A new run has no reading yet: dashes, not the last run's numbers.
     this.renderMetrics(s.metrics ?? {});
@@ -43,6 +63,8 @@ export const status = {
     renderChips($('completed-scripts'), s.completedScripts, 'completed');
     renderChips($('failed-scripts'), s.failedScripts, 'failed');
     renderChips($('stopped-scripts'), s.stoppedScripts, 'stopped');
+    renderChips($('interrupted-scripts'), s.interruptedScripts, 'interrupted');
+    $('interrupted-group').hidden = !s.interruptedScripts?.length;
     $('last-error').hidden = !s.lastError;
     $('last-error-text').textContent = s.lastError ?? '';
     $('k6-version').textContent = s.k6Version ?? 'not found';
@@ -58,15 +80,36 @@ export const status = {
   renderProgress(s) {
     if (s.progress) this.lastProgress = s.progress;
     const p = s.progress ?? (s.isRunning ? null : this.lastProgress);
-    $('step').textContent = p ? `${p.step} of ${p.steps}` : '—';
+    // The step running now (between two steps, the one before the pause).
+    const current = s.currentStep ?? p?.step;
+    const total = s.steps?.length || p?.steps;
+    $('step').textContent = p && current && total ? `${current} of ${total}` : '—';
     $('phase').textContent = s.progress ? (s.progress.phase === 'waiting' ? 'Waiting' : 'Running') : (p ? 'Ended' : '—');
     let percent = p ? Math.min(100, Math.max(0, p.percent)) : 0;
-    if (p && !s.isRunning && !s.stoppedScripts.length) percent = 100;
+    // A run that went through every step ends at 100 %; a stopped or
+    // interrupted one where it was.
+    const ranThrough = s.outcome ? ['passed', 'failed'].includes(s.outcome) : !s.stoppedScripts.length;
+    if (p && !s.isRunning && ranThrough) percent = 100;
     $('progress-fill').style.width = `${percent}%`;
     $('progress-bar').setAttribute('aria-valuenow', String(Math.round(percent)));
     $('progress-percent').textContent = `${formatNumber(percent)} %`;
     $('elapsed').textContent = p ? format.duration(p.elapsedSeconds) : '—';
     $('eta').textContent = s.progress ? format.duration(s.progress.etaSeconds) : '—';
+  },
+
+  /** Each step of the run: its position, script, users and state. */
+  renderSteps(s) {
+    $('step-list').replaceChildren(...(s.steps ?? []).map((step) => {
+      const { label, className } = runState(step.state);
+      const item = el('li', `chip step-chip ${className}`);
+      item.dataset.step = String(step.step);
+      item.dataset.state = step.state;
+      if (s.isRunning && step.step === s.currentStep) item.setAttribute('aria-current', 'step');
+      const users = stepUsers(step);
+      item.append(el('span', 'step-no', step.step), ` ${step.script} `, el('span', 'step-users', users));
+      item.title = `Step ${step.step}: ${step.script}, ${users}, ${label}`;
+      return item;
+    }));
   },
 
   /** The KPIs from one live reading (`metrics` message or `status.metrics`). */

@@ -102,11 +102,11 @@ async fn operator_configures_runs_watches_stops_and_reads_results_in_the_browser
         "an invalid config must not be stored"
     );
 
-    // Fixed, gone.js unticked and long.js moved first: saved, confirmed,
+    // Fixed, gone.js removed and long.js moved first: saved, confirmed,
     // and the preview follows.
     browser.type_into("#f-globalUserCount", "3").await;
     browser
-        .click("#script-list li[data-name='gone.js'] input")
+        .click("#script-list li[data-name='gone.js'] button[aria-label='Remove gone.js']")
         .await;
     browser.click("button[aria-label='Move long.js up']").await;
     browser.click("#save-button").await;
@@ -884,6 +884,501 @@ async fn each_run_state_has_one_label_and_a_colour_that_says_what_it_is() {
     assert_eq!(
         states["topBar"],
         json!(["idle", "badge badge-idle", "badge-idle"])
+    );
+    browser.close().await;
+}
+
+/// A k6 script with a custom metric, for the results' metric list.
+const COUNTER_SCRIPT: &str = r#"
+import http from 'k6/http';
+import { sleep } from 'k6';
+import { Counter } from 'k6/metrics';
+const hits = new Counter('ui_custom_hits');
+export default function () {
+  http.get('TARGET/fast');
+  hits.add(1);
+  sleep(0.05);
+}
+"#;
+
+/// Tells which of the theme's colours an element is painted in
+/// (`tone(node)`: `green`, `red`, `neutral`…, or the colour itself).
+const TONES: &str = r#"
+    const colour = (value) => {
+      const probe = document.createElement('span');
+      probe.style.color = value;
+      document.body.append(probe);
+      const rgb = getComputedStyle(probe).color;
+      probe.remove();
+      return rgb;
+    };
+    const tones = Object.fromEntries(['green', 'red', 'amber', 'blue', 'neutral', 'muted', 'faint']
+      .map((tone) => [colour(`var(--${tone})`), tone]));
+    const tone = (node) => (node ? tones[getComputedStyle(node).color] ?? getComputedStyle(node).color : null);"#;
+
+/// The suite is a list of entries, not one tick per script: an operator
+/// keeps an entry whose env the form does not edit (shown on its row,
+/// saved back unchanged), removes another, adds the same script twice from
+/// "Add script", gives the second its own users and saves (the stored
+/// config is exactly that list). After a real run the Status panel and the
+/// Results show each step by position with its own users; the metric list
+/// of a step is collapsed until opened and then holds the script's custom
+/// Counter; the step's files are links the API serves. A `lagged` notice
+/// makes the log view read the lines it misses from the backlog, in order
+/// and once each.
+#[tokio::test]
+async fn the_same_script_twice_with_its_own_users_is_configured_run_and_reported_per_step() {
+    let world = World::new().await;
+    world.script("counter.js", COUNTER_SCRIPT);
+    let runner = Runner::start(&world, &[]);
+    let mut start = config(2, "2s", 30, &[], 0);
+    start["enabledScripts"] =
+        json!([{"script": "counter.js", "env": {"RUN_TAG": "first"}}, "pass.js"]);
+    runner.configure(&start).await;
+    let browser = Browser::start(1440, 1400).await;
+    browser.open_idle_page(&runner).await;
+    let rows = "return [...document.querySelectorAll('#script-list li')].map((row) =>
+                  [row.dataset.name, row.querySelector('.entry-settings')?.textContent ?? '',
+                   row.querySelector('.entry-users input').value,
+                   row.querySelector('.entry-users input').getAttribute('aria-label')])";
+    let shown = browser
+        .wait_js("the two entries", UI_TIMEOUT, rows, |v| {
+            v.as_array().is_some_and(|rows| rows.len() == 2)
+        })
+        .await;
+    assert_eq!(
+        shown,
+        json!([
+            [
+                "counter.js",
+                "env: RUN_TAG=first",
+                "",
+                "Users for counter.js"
+            ],
+            ["pass.js", "", "", "Users for pass.js"]
+        ])
+    );
+
+    browser.click("button[aria-label='Remove pass.js']").await;
+    browser.click("#add-script summary").await;
+    browser
+        .wait_js(
+            "the catalogue",
+            UI_TIMEOUT,
+            "return document.querySelector('#catalogue-list li[data-name=\"counter.js\"] button')?.disabled",
+            |v| *v == false,
+        )
+        .await;
+    browser.click("button[aria-label='Add counter.js']").await;
+    // The same script twice: its controls now say which step they are for.
+    browser
+        .type_into("input[aria-label='Users for counter.js (step 2)']", "3")
+        .await;
+    let shown = browser.js(rows).await;
+    assert_eq!(
+        shown,
+        json!([
+            [
+                "counter.js",
+                "env: RUN_TAG=first",
+                "",
+                "Users for counter.js (step 1)"
+            ],
+            ["counter.js", "", "3", "Users for counter.js (step 2)"]
+        ])
+    );
+    assert_eq!(
+        browser
+            .js("return document.getElementById('config-dirty').hidden")
+            .await,
+        false
+    );
+    browser.click("#save-button").await;
+    browser
+        .wait_js("the success message", UI_TIMEOUT, "const s = document.getElementById('config-success'); return s.hidden ? '' : s.textContent", |v| {
+            v.as_str().is_some_and(|text| text.starts_with("Saved."))
+        })
+        .await;
+    let (_, saved) = runner.get("/config").await;
+    assert_eq!(
+        saved["enabledScripts"],
+        json!([
+            {"script": "counter.js", "env": {"RUN_TAG": "first"}},
+            {"script": "counter.js", "users": 3}
+        ])
+    );
+    assert_eq!(
+        browser
+            .js("return document.getElementById('config-dirty').hidden")
+            .await,
+        true,
+        "the saved form has no unsaved edits"
+    );
+
+    browser.click("#start-button").await;
+    runner
+        .wait_status(UI_TIMEOUT, "the run to start", |s| s["isRunning"] == true)
+        .await;
+    let record = runner.wait_for_results().await;
+    let users: Vec<Value> = record["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| json!([step["step"], step["state"], step["settings"]["users"]]))
+        .collect();
+    assert_eq!(
+        users,
+        [json!([1, "completed", 2]), json!([2, "completed", 3])],
+        "{record:#}"
+    );
+    let steps = "return [...document.querySelectorAll('#results-body tr[data-step]')].map((row) =>
+                   [row.dataset.step, row.dataset.script, row.querySelector('.outcome').textContent,
+                    row.querySelector('.step-load').textContent])";
+    let shown = browser
+        .wait_js("both steps in the results", UI_TIMEOUT, steps, |v| {
+            v.as_array()
+                .is_some_and(|rows| rows.len() == 2 && rows.iter().all(|row| row[2] == "completed"))
+        })
+        .await;
+    assert_eq!(
+        shown,
+        json!([
+            ["1", "counter.js", "completed", "step 1 · 2 VUs"],
+            ["2", "counter.js", "completed", "step 2 · 3 VUs"]
+        ])
+    );
+    let status_steps = browser
+        .js("return [...document.querySelectorAll('#step-list li')].map((chip) => [chip.dataset.step, chip.dataset.state, chip.querySelector('.step-users').textContent])")
+        .await;
+    assert_eq!(
+        status_steps,
+        json!([["1", "completed", "2 VUs"], ["2", "completed", "3 VUs"]])
+    );
+
+    // Every metric, collapsed until asked for; then the custom one is there.
+    let metrics = "const details = document.querySelector('tr.details-row[data-for-step=\"2\"] details.metrics');
+                   const row = details.querySelector('tr[data-metric=\"ui_custom_hits\"]');
+                   return { open: details.open, summary: details.querySelector('summary').textContent,
+                            shown: Boolean(row && row.checkVisibility() && row.getBoundingClientRect().height > 0),
+                            row: row ? row.textContent : null,
+                            names: [...details.querySelectorAll('tbody tr')].map((r) => r.dataset.metric) };";
+    let closed = browser.js(metrics).await;
+    assert_eq!(
+        (closed["open"].clone(), closed["shown"].clone()),
+        (json!(false), json!(false)),
+        "{closed:#}"
+    );
+    let count = record["steps"][1]["summary"]["metrics"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(closed["summary"], format!("All metrics ({count})"));
+    browser
+        .click("tr.details-row[data-for-step='2'] details.metrics summary")
+        .await;
+    let open = browser.js(metrics).await;
+    assert_eq!(
+        (open["open"].clone(), open["shown"].clone()),
+        (json!(true), json!(true)),
+        "{open:#}"
+    );
+    let row = open["row"].as_str().unwrap();
+    assert!(
+        row.starts_with("ui_custom_hitscounter") && row.contains("count"),
+        "{open:#}"
+    );
+    for builtin in ["http_req_duration", "http_reqs", "iterations"] {
+        assert!(
+            open["names"].as_array().unwrap().contains(&json!(builtin)),
+            "{open:#}"
+        );
+    }
+    // The step's files are links to the files API, and it serves them.
+    let files = browser
+        .js_async(
+            r#"const done = arguments[arguments.length - 1];
+               const links = [...document.querySelectorAll('tr.details-row[data-for-step="2"] a.file-link')];
+               Promise.all(links.map((link) => fetch(link.href).then((r) => [link.dataset.path, r.status])))
+                 .then(done, (error) => done(String(error)));"#,
+        )
+        .await;
+    let summary_export = record["steps"][1]["files"][0]["path"].as_str().unwrap();
+    assert!(
+        files
+            .as_array()
+            .is_some_and(|files| files.contains(&json!([summary_export, 200]))
+                && files.contains(&json!([record["steps"][1]["logFile"], 200]))),
+        "{files}"
+    );
+    browser
+        .js("document.querySelector('tr[data-step=\"2\"]').scrollIntoView(); return null")
+        .await;
+    browser
+        .screenshot_to(&artifacts_dir().join("results-per-step.png"))
+        .await;
+
+    // Lagged: the lines after the last one seen come from the backlog.
+    let caught_up = browser
+        .js_async(
+            r#"const done = arguments[arguments.length - 1];
+               const url = (name) => document.querySelector(`link[rel="modulepreload"][href*="${name}"]`).href;
+               Promise.all([import(url('logs.js')), import(url('socket.js'))]).then(([{ logs }, { live }]) => {
+                 const view = document.getElementById('log-view');
+                 const seqs = () => [...view.children].map((line) => Number(line.dataset.seq));
+                 const before = seqs();
+                 const keep = before[Math.floor(before.length / 2)];
+                 for (const line of [...view.children]) if (Number(line.dataset.seq) > keep) line.remove();
+                 logs.lastSeq = keep;
+                 live.dispatch(JSON.stringify({ type: 'lagged', data: { missedEvents: 12, lastLogSeq: before.at(-1) } }));
+                 const until = Date.now() + 5000;
+                 const poll = () => {
+                   const now = seqs();
+                   if (now.length >= before.length || Date.now() > until) done({ before, now, keep });
+                   else setTimeout(poll, 50);
+                 };
+                 poll();
+               }, (error) => done(String(error)));"#,
+        )
+        .await;
+    assert!(
+        caught_up["before"].as_array().is_some_and(|b| b.len() > 2),
+        "{caught_up}"
+    );
+    assert_eq!(caught_up["now"], caught_up["before"], "{caught_up}");
+    browser.close().await;
+}
+
+/// "Add script" offers the catalogue as k6 judged it: a helper module
+/// (named exports only) is shown disabled with k6's own reason, and a
+/// script that runs only its own scenarios is offered with its own load.
+/// A refused entry's field error sits at that entry's field.
+#[tokio::test]
+async fn add_script_shows_what_k6_cannot_run_and_entry_errors_sit_at_their_row() {
+    let world = World::new().await;
+    world.script(
+        "helpers.js",
+        "export function greeting(name) { return `hello ${name}`; }\nexport const ANSWER = 42;\n",
+    );
+    world.script(
+        "scenarios.js",
+        r#"
+import http from 'k6/http';
+export const options = {
+  scenarios: { browse: { executor: 'shared-iterations', vus: 1, iterations: 3, exec: 'browse' } },
+};
+export function browse() { http.get('TARGET/fast'); }
+"#,
+    );
+    let runner = Runner::start(&world, &[]);
+    runner
+        .configure(&config(2, "2s", 30, &["pass.js"], 0))
+        .await;
+    let (_, catalogue) = runner.get("/scripts").await;
+    let info = |name: &str| {
+        catalogue
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {catalogue:#}"))
+            .clone()
+    };
+    let helper = info("helpers.js");
+    assert_eq!(helper["runnable"], false, "{helper:#}");
+    let reason = helper["test"]["reason"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start(1280, 1000).await;
+    browser.open_idle_page(&runner).await;
+    browser.click("#add-script summary").await;
+    let item = "const item = document.querySelector(`#catalogue-list li[data-name=\"${arguments[0]}\"]`);
+                return item && { runnable: item.dataset.runnable,
+                         buttons: [...item.querySelectorAll('button')].map((b) => [b.getAttribute('aria-label'), b.disabled]),
+                         reason: item.querySelector('.catalogue-reason')?.textContent ?? null,
+                         described: item.querySelector('button').getAttribute('aria-describedby') };";
+    let shown = browser
+        .wait_js_with(
+            "the helper module in the catalogue",
+            UI_TIMEOUT,
+            item,
+            json!(["helpers.js"]),
+            |v| !v.is_null(),
+        )
+        .await;
+    assert_eq!(shown["runnable"], "false", "{shown:#}");
+    assert_eq!(
+        shown["buttons"],
+        json!([["Add helpers.js", true]]),
+        "a helper module cannot be added at all: {shown:#}"
+    );
+    assert_eq!(shown["reason"], reason.as_str(), "{shown:#}");
+    assert!(shown["described"].is_string(), "{shown:#}");
+    let pass = browser.js_with(item, json!(["pass.js"])).await;
+    assert_eq!(
+        (pass["buttons"].clone(), pass["reason"].clone()),
+        (json!([["Add pass.js", false]]), Value::Null)
+    );
+    let scenarios = browser.js_with(item, json!(["scenarios.js"])).await;
+    assert_eq!(
+        scenarios["buttons"],
+        json!([
+            ["Add scenarios.js", true],
+            ["Add scenarios.js with its own load", false]
+        ]),
+        "{scenarios:#}"
+    );
+    browser
+        .screenshot_to(&artifacts_dir().join("add-script.png"))
+        .await;
+
+    // Added with its own load: no users to give; pass.js gets a bad count.
+    browser
+        .click("button[aria-label='Add scenarios.js with its own load']")
+        .await;
+    let own = browser
+        .js("const row = document.querySelector('#script-list li[data-name=\"scenarios.js\"]');
+             return [row.querySelector('.entry-settings').textContent, row.querySelector('.entry-users input').disabled]")
+        .await;
+    assert_eq!(own, json!(["load: script", true]));
+    browser
+        .type_into("input[aria-label='Users for pass.js']", "0")
+        .await;
+    browser.click("#save-button").await;
+    let placed = browser
+        .wait_js(
+            "the entry's field error",
+            UI_TIMEOUT,
+            "const rows = [...document.querySelectorAll('#script-list li')];
+             const summary = document.getElementById('config-summary');
+             return summary.hidden ? null : {
+               errors: rows.map((row) => [...row.querySelectorAll('.field-error')].map((e) => e.textContent)),
+               invalid: rows.map((row) => row.querySelector('.entry-users input').getAttribute('aria-invalid')),
+               described: document.querySelector(\"input[aria-label='Users for pass.js']\").getAttribute('aria-describedby'),
+               summary: summary.querySelectorAll('li').length };",
+            |v| !v.is_null(),
+        )
+        .await;
+    assert_eq!(placed["summary"], 1, "{placed:#}");
+    assert_eq!(placed["invalid"], json!(["true", null]), "{placed:#}");
+    assert!(
+        placed["errors"][0][0]
+            .as_str()
+            .is_some_and(|text| text.contains("enabledScripts[0].users")),
+        "{placed:#}"
+    );
+    assert_eq!(placed["errors"][1], json!([]), "{placed:#}");
+    assert!(placed["described"].is_string(), "{placed:#}");
+    assert_eq!(
+        runner.get("/config").await.1["enabledScripts"],
+        json!(["pass.js"]),
+        "nothing stored"
+    );
+
+    // Fixed (empty: the global count), saved as a name and an object.
+    browser
+        .type_into("input[aria-label='Users for pass.js']", "")
+        .await;
+    browser.click("#save-button").await;
+    browser
+        .wait_js("the success message", UI_TIMEOUT, "const s = document.getElementById('config-success'); return s.hidden ? '' : s.textContent", |v| {
+            v.as_str().is_some_and(|text| text.starts_with("Saved."))
+        })
+        .await;
+    assert_eq!(
+        runner.get("/config").await.1["enabledScripts"],
+        json!(["pass.js", {"script": "scenarios.js", "load": "script"}])
+    );
+    browser.close().await;
+}
+
+/// An operator's stop is no failure: afterwards the top badge is idle grey,
+/// the run's outcome "stopped" neutral grey in the Status panel and the
+/// results, and no "Last error" box shows. A run that went through every
+/// step but had one fail is "finished with failures", in red, in both
+/// places; its failed step too. Colours as painted, not class names.
+#[tokio::test]
+async fn a_stopped_run_looks_neutral_and_a_run_with_a_failed_step_looks_failed() {
+    let world = World::new().await;
+    let runner = Runner::start(&world, &[]);
+    runner
+        .configure(&config(1, "60s", 120, &["long.js"], 0))
+        .await;
+    let browser = Browser::start(1280, 900).await;
+    browser.open_idle_page(&runner).await;
+    runner.start_run().await;
+    browser
+        .wait_js(
+            "the running state",
+            UI_TIMEOUT,
+            "return document.getElementById('state-badge').dataset.state",
+            |v| *v == "running",
+        )
+        .await;
+    assert_eq!(
+        browser
+            .js("return document.getElementById('run-outcome').hidden")
+            .await,
+        true,
+        "no outcome while it runs"
+    );
+    assert_eq!(runner.post("/stop").await.0, 202);
+    let measure = format!(
+        "{TONES}
+         const badge = document.getElementById('state-badge');
+         const outcome = document.getElementById('run-outcome');
+         const result = document.querySelector('#results-meta .outcome');
+         return {{ badge: [badge.dataset.state, tone(badge)],
+                  outcome: outcome.hidden ? null : [outcome.textContent, tone(outcome)],
+                  results: result ? [result.textContent, tone(result)] : null,
+                  lastError: document.getElementById('last-error').hidden ? null : document.getElementById('last-error-text').textContent,
+                  steps: [...document.querySelectorAll('#step-list li')].map((chip) => [chip.dataset.state, tone(chip)]) }};"
+    );
+    let stopped = browser
+        .wait_js("the stopped run", K6_TIMEOUT, &measure, |v| {
+            v["badge"][0] == "idle" && !v["outcome"].is_null() && v["results"][0] == "stopped"
+        })
+        .await;
+    assert_eq!(
+        stopped,
+        json!({
+            "badge": ["idle", "muted"],
+            "outcome": ["stopped", "neutral"],
+            "results": ["stopped", "neutral"],
+            "lastError": null,
+            "steps": [["stopped", "neutral"]],
+        })
+    );
+    assert!(runner.get("/status").await.1["lastError"].is_null());
+
+    runner
+        .configure(&config(1, "2s", 30, &["pass.js", "fail.js"], 0))
+        .await;
+    runner.start_run().await;
+    runner.wait_for_results().await;
+    let failed = browser
+        .wait_js("the run with a failed step", K6_TIMEOUT, &measure, |v| {
+            v["badge"][0] == "idle" && v["results"][0] == "finished with failures"
+        })
+        .await;
+    assert_eq!(
+        failed["outcome"],
+        json!(["finished with failures", "red"]),
+        "{failed:#}"
+    );
+    assert_eq!(
+        failed["results"],
+        json!(["finished with failures", "red"]),
+        "{failed:#}"
+    );
+    assert_eq!(
+        failed["steps"],
+        json!([["completed", "green"], ["failed", "red"]]),
+        "{failed:#}"
+    );
+    assert!(
+        failed["lastError"]
+            .as_str()
+            .is_some_and(|text| text.contains("fail.js")),
+        "a failed step is an error: {failed:#}"
     );
     browser.close().await;
 }
