@@ -9,6 +9,7 @@ mod hostile;
 mod lifecycle;
 mod limits;
 mod real_suites;
+mod records;
 mod runner;
 mod security;
 mod sidecar;

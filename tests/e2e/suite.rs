@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::runner::{Runner, World, config, step};
 
 /// An operator runs two passing scripts with an interval between them and
@@ -98,7 +100,12 @@ async fn crossed_thresholds_put_the_script_in_failed_scripts_with_exit_99() {
         "completed",
         "a failed script does not stop the suite"
     );
+    assert_eq!(
+        results["outcome"], "failed",
+        "a run with a failed step is not a pass: {results}"
+    );
     let (_, status) = runner.get("/status").await;
+    assert_eq!(status["outcome"], "failed", "{status}");
     assert_eq!(status["failedScripts"], serde_json::json!(["fail.js"]));
     assert!(
         status["lastError"].as_str().unwrap().contains("fail.js"),
@@ -129,6 +136,15 @@ async fn operator_stop_mid_run_keeps_the_summary_and_leaves_no_process() {
     let results = runner.wait_for_results().await;
 
     assert_eq!(results["state"], "stopped", "{results}");
+    assert_eq!(results["outcome"], "stopped", "{results}");
+    let (_, status) = runner.get("/status").await;
+    assert_eq!(
+        status["lastError"],
+        Value::Null,
+        "a deliberate stop is not an error: {status}"
+    );
+    assert_eq!(status["stoppedScripts"], serde_json::json!(["long.js"]));
+    assert_eq!(status["failedScripts"], serde_json::json!([]));
     let stopped = step(&results, "long.js");
     assert_eq!(stopped["state"], "stopped", "{stopped}");
     assert_eq!(
@@ -148,6 +164,50 @@ async fn operator_stop_mid_run_keeps_the_summary_and_leaves_no_process() {
         (again, body["stopping"].as_bool()),
         (200, Some(false)),
         "stop is idempotent"
+    );
+}
+
+/// A legacy wrapper that runs k6 without `exec` and carries on after it
+/// (an `echo`, as old suites did) is stopped, not "completed": the stop
+/// reaches k6 in the wrapper's group, and the wrapper's exit 0 afterwards
+/// does not hide it.
+#[tokio::test]
+async fn a_wrapper_stopped_while_its_k6_runs_is_reported_stopped() {
+    let world = World::new().await;
+    world.script(
+        "legacy/then_echo.sh",
+        r#"#!/usr/bin/env bash
+here="$(cd "$(dirname "$0")" && pwd)"
+k6 run --no-usage-report --vus 1 --duration 20s "$here/../long.js"
+echo "the wrapper goes on after k6"
+"#,
+    );
+    let runner = Runner::start(&world, &[]);
+    runner
+        .configure(&config(1, "20s", 60, &["legacy/then_echo.sh"], 0))
+        .await;
+    let run_id = runner.start_run().await;
+    runner
+        .wait_status(Duration::from_secs(30), "the wrapper to run", |s| {
+            s["steps"][0]["state"] == "running"
+        })
+        .await;
+    // A wrapper's k6 has no REST API the runner knows of: give it time to
+    // be under way (5 s of its 20 s).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (status, body) = runner.post("/stop").await;
+    assert_eq!(status, 202, "{body}");
+    let results = runner.wait_for_results().await;
+
+    let wrapper = step(&results, "legacy/then_echo.sh");
+    assert_eq!(wrapper["state"], "stopped", "{wrapper}");
+    assert_eq!(results["outcome"], "stopped", "{results}");
+    let (_, status) = runner.get("/status").await;
+    assert_eq!(status["lastError"], Value::Null, "{status}");
+    assert!(
+        world.processes_of(&run_id).is_empty(),
+        "processes left: {:?}",
+        world.processes_of(&run_id)
     );
 }
 

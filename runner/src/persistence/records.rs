@@ -4,7 +4,8 @@
 //! failed: the writer tries again with a growing pause (1 s up to 30 s)
 //! while nothing newer comes, the next change is written in its place, and
 //! at the end of a run whatever still cannot go into the run folder goes to
-//! `<data-dir>/pending/`, which readers prefer and the next start settles.
+//! `<data-dir>/pending/`, which readers prefer and the next start settles,
+//! while a last task keeps trying the run folder until the write works.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -91,8 +92,10 @@ impl RecordWriter {
     }
 
     /// Waits (at most [`FINISH_TIMEOUT`]) until the newest version is in
-    /// the run folder; if it cannot be, writes it to `pending/`. Returns
-    /// how the record ended up.
+    /// the run folder; if it cannot be, writes it to `pending/` and leaves
+    /// a task retrying the run folder (with the same growing pause) until
+    /// the write works, which also removes the pending copy. Returns
+    /// whether the pending copy could be written.
     pub async fn finish(self, data: &DataDir) -> Result<(), PersistError> {
         let wanted = self.latest.borrow().0;
         let mut written = self.written.clone();
@@ -107,15 +110,40 @@ impl RecordWriter {
         if done {
             return Ok(());
         }
-        let record = self.current();
-        let data = data.clone();
-        tokio::task::spawn_blocking(move || data.write_pending(&record))
+        let record = Arc::new(self.current());
+        let (target, version) = (data.clone(), record.clone());
+        let pending = tokio::task::spawn_blocking(move || target.write_pending(&version))
             .await
             .map_err(|e| PersistError::Io {
                 action: "writing",
                 path: "pending record".into(),
                 source: std::io::Error::other(e),
-            })?
+            })
+            .and_then(|written| written);
+        // Started after the pending copy so that a late success removes it.
+        tokio::spawn(write_until_written(data.clone(), record));
+        pending
+    }
+}
+
+/// Writes a run's final record into its run folder, retrying with a
+/// growing pause until it works (a folder made writable again, space
+/// freed); the run's status already shows the outcome from memory.
+async fn write_until_written(data: DataDir, record: Arc<RunRecord>) {
+    let mut pause = FIRST_RETRY;
+    loop {
+        tokio::time::sleep(pause).await;
+        let (target, version) = (data.clone(), record.clone());
+        match tokio::task::spawn_blocking(move || target.write_run(&version)).await {
+            Ok(Ok(())) => {
+                tracing::info!(run = %record.id, "the run's record is written into its folder at last");
+                return;
+            }
+            Ok(Err(error)) => tracing::debug!(%error, "the run's record still cannot be written"),
+            // The runtime is shutting down; the next start settles `pending/`.
+            Err(_) => return,
+        }
+        pause = (pause * 2).min(LAST_RETRY);
     }
 }
 
@@ -245,5 +273,33 @@ mod tests {
         assert!(data.settle_pending().is_empty());
         assert_eq!(data.read_run("r2").unwrap().state, RunRecordState::Stopped);
         assert!(data.run_dir("r2").join("run.json").is_file());
+    }
+
+    /// After the run, the record is still tried in its folder until it
+    /// lands there, without waiting for a restart.
+    #[tokio::test]
+    async fn a_finished_record_keeps_being_tried_until_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path()).unwrap();
+        let writer = RecordWriter::start(data.clone(), record("r3"), |_| {});
+        writer.save(|r| r.state = RunRecordState::Finished);
+        tokio::time::pause();
+        writer.finish(&data).await.unwrap();
+        assert!(!data.run_dir("r3").join("run.json").exists());
+        data.create_run_dir("r3").unwrap();
+        // 1 s, 2 s, 4 s… : within a minute of the folder's return.
+        for _ in 0..60 {
+            if data.run_dir("r3").join("run.json").is_file() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let in_folder = std::fs::read(data.run_dir("r3").join("run.json")).unwrap();
+        let in_folder: RunRecord = serde_json::from_slice(&in_folder).unwrap();
+        assert_eq!(in_folder.state, RunRecordState::Finished);
+        assert!(
+            !dir.path().join("pending/r3.json").exists(),
+            "the pending copy is gone"
+        );
     }
 }

@@ -176,11 +176,22 @@ impl Service {
     }
 
     /// The record of the latest run: the live one while it runs.
+    /// A run still being prepared (its scripts inspected, its plan made)
+    /// has no record yet; until it has, the latest record is the one
+    /// before it.
     pub fn results(&self) -> Result<RunRecord, ControlError> {
-        let id = self
+        if let Some(record) = self
             .runs
             .active_id()
-            .or_else(|| self.data.last_run_id().ok().flatten())
+            .and_then(|id| self.run_record(&id).ok())
+        {
+            return Ok(record);
+        }
+        let id = self
+            .data
+            .last_run_id()
+            .ok()
+            .flatten()
             .ok_or_else(|| ControlError::NotFound("no run has been started yet".into()))?;
         self.run_record(&id)
     }

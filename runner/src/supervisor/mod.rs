@@ -183,7 +183,7 @@ impl StepRunner {
             self.hub.update_status(|s| {
                 s.last_error = Some(format!(
                     "the record of run {run_id} could not be written ({error}); it is shown \
-                     until the runner restarts"
+                     from memory and written as soon as the disk takes it"
                 ))
             });
         }
