@@ -4,6 +4,7 @@
 
 mod auth;
 mod cli;
+mod corpus;
 mod faults;
 mod hostile;
 mod lifecycle;
