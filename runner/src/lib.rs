@@ -33,7 +33,7 @@
 //! let mut events = k6.subscribe();
 //! tokio::spawn(async move {
 //!     while let Ok(event) = events.recv().await {
-//!         if let Event::Status(status) = event {
+//!         if let Event::Status(status) = event.event() {
 //!             println!("k6 running: {}", status.is_running);
 //!         }
 //!     }
