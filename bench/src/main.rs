@@ -9,7 +9,8 @@
 //!
 //! Sections: `overhead` (k6 bare vs under the runner), `core` (the sandboxed
 //! core vs native), `control` (start/stop latency), `api` (wrk on `/status`
-//! during a run), `footprint` (RSS, cold start). Everything talks to
+//! during a run), `footprint` (RSS, cold start), `watched` (a chatty script
+//! bare vs under the runner with 0, 10 and 200 WebSocket clients). Everything talks to
 //! 127.0.0.1 only; every process started leads its own process group and is
 //! killed and reaped at the end, also on failure. No figure is asserted.
 
@@ -22,6 +23,7 @@ mod runner;
 mod sandbox_vs_native;
 mod setup;
 mod stats;
+mod watched;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -78,6 +80,8 @@ enum What {
     Api,
     /// Goal 5: RSS and cold start.
     Footprint,
+    /// Goal 6: a chatty script watched by 0, 10 and 200 WebSocket clients.
+    Watched,
 }
 
 impl Cli {
@@ -155,6 +159,10 @@ fn main() -> Result<()> {
             if cli.wants(What::Footprint) {
                 sections.push_str("\n## 5. Footprint\n\n");
                 sections.push_str(&footprint::run(&scratch, &load, samples).await?);
+            }
+            if cli.wants(What::Watched) {
+                sections.push_str("\n## 6. Watched: chatty output and WebSocket clients\n\n");
+                sections.push_str(&watched::run(&scratch, &load).await?);
             }
             anyhow::Ok(())
         })?;

@@ -35,10 +35,13 @@ const CPU_PERIOD: Duration = Duration::from_millis(20);
 /// What one k6 run gave.
 #[derive(Debug, Clone, Copy)]
 pub struct RunFigures {
-    /// k6's `http_reqs` rate over the test (from the summary export).
+    /// k6's `http_reqs` rate over the test (from the summary export); NaN
+    /// for a script that sends no request.
     pub rps: f64,
     /// Requests made.
     pub requests: f64,
+    /// Iterations completed.
+    pub iterations: f64,
     /// CPU seconds the k6 process used: requests per k6 CPU-second does not
     /// depend on how much CPU other processes left k6.
     pub k6_cpu_seconds: f64,
@@ -97,20 +100,24 @@ async fn poll_metrics(port: u16) {
 }
 
 /// One bare `k6 run` with exactly the flags, environment and working folder
-/// the runner's plan gives it; stdout and stderr drained as the runner does.
+/// the runner's plan gives it; stdout and stderr go to files in its folder,
+/// as an operator running k6 by hand would redirect them (the cheapest way
+/// to keep k6's output: no reader process is woken per write).
 /// With `polled`, its `/v1/metrics` is read once a second meanwhile.
 pub async fn bare_k6(
     scratch: &Scratch,
+    script: &str,
     options: &LoadOptions,
     index: usize,
     polled: bool,
 ) -> Result<RunFigures> {
     let run_dir = scratch.root.path().join(format!(
-        "bare-{index}-{}",
+        "bare-{}-{index}-{}",
+        script.replace('/', "_"),
         if polled { "polled" } else { "plain" }
     ));
     std::fs::create_dir_all(&run_dir)?;
-    let step = scratch.planned_step(options.users, options.seconds, &run_dir)?;
+    let step = scratch.planned_step(script, options.users, options.seconds, &run_dir)?;
     let k6_dir = scratch.k6.parent();
     let env = k6_runner::supervisor::process::step_env(
         k6_dir,
@@ -140,16 +147,10 @@ pub async fn bare_k6(
         .env_clear()
         .envs(env)
         .current_dir(&step.working_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(output_file(&run_dir, "k6.stdout")?)
+        .stderr(output_file(&run_dir, "k6.stderr")?);
     let mut k6 = Group::spawn("bare k6", &mut command)?;
     let cpu = watch_k6_cpu(k6.pid(), options);
-    if let Some(stdout) = k6.child_mut().stdout.take() {
-        procs::drain(stdout);
-    }
-    if let Some(stderr) = k6.child_mut().stderr.take() {
-        procs::drain(stderr);
-    }
     let poller = match (polled, step.api_port) {
         (true, Some(port)) => Some(tokio::spawn(poll_metrics(port))),
         (true, None) => bail!("the plan gives k6 no API port to poll"),
@@ -171,14 +172,21 @@ pub async fn bare_k6(
     let summary: Value = serde_json::from_str(
         &std::fs::read_to_string(&export).with_context(|| format!("reading {export}"))?,
     )?;
-    let reqs = &summary["metrics"]["http_reqs"];
+    let metrics = &summary["metrics"];
     Ok(RunFigures {
-        rps: reqs["rate"]
+        rps: metrics["http_reqs"]["rate"].as_f64().unwrap_or(f64::NAN),
+        requests: metrics["http_reqs"]["count"].as_f64().unwrap_or(f64::NAN),
+        iterations: metrics["iterations"]["count"]
             .as_f64()
-            .ok_or_else(|| anyhow!("no http_reqs rate"))?,
-        requests: reqs["count"].as_f64().unwrap_or(f64::NAN),
+            .ok_or_else(|| anyhow!("no iterations in {export}"))?,
         k6_cpu_seconds,
     })
+}
+
+fn output_file(dir: &std::path::Path, name: &str) -> Result<Stdio> {
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(Stdio::from(file))
 }
 
 fn joined_cpu(watch: std::thread::JoinHandle<Option<f64>>) -> Result<f64> {
@@ -248,10 +256,11 @@ pub async fn runner_run(
     let summary = &step["summary"];
     Ok((
         RunFigures {
-            rps: summary["requestsPerSecond"]
-                .as_f64()
-                .ok_or_else(|| anyhow!("no requestsPerSecond in {summary}"))?,
+            rps: summary["requestsPerSecond"].as_f64().unwrap_or(f64::NAN),
             requests: summary["requests"].as_f64().unwrap_or(f64::NAN),
+            iterations: summary["iterations"]
+                .as_f64()
+                .ok_or_else(|| anyhow!("no iterations in {summary}"))?,
             k6_cpu_seconds: joined_cpu(k6_cpu)?,
         },
         cost,
@@ -264,9 +273,19 @@ pub async fn configured_runner(
     name: &str,
     options: &LoadOptions,
 ) -> Result<Runner> {
+    configured_runner_for(scratch, SCRIPT, name, options).await
+}
+
+/// Starts a runner for `scratch` with a config running `script` stored.
+pub async fn configured_runner_for(
+    scratch: &Scratch,
+    script: &str,
+    name: &str,
+    options: &LoadOptions,
+) -> Result<Runner> {
     let runner = Runner::start(&scratch.runner_spec(name, false))?;
     runner
-        .put_config(&run_config(SCRIPT, options.users, options.seconds))
+        .put_config(&run_config(script, options.users, options.seconds))
         .await?;
     Ok(runner)
 }
@@ -303,9 +322,9 @@ pub async fn run(scratch: &Scratch, options: &LoadOptions) -> Result<String> {
                 }
             );
             match arm {
-                Arm::Bare => a = Some(bare_k6(scratch, options, round, false).await?),
+                Arm::Bare => a = Some(bare_k6(scratch, SCRIPT, options, round, false).await?),
                 Arm::Runner => b = Some(runner_run(&runner, options).await?),
-                Arm::BarePolled => c = Some(bare_k6(scratch, options, round, true).await?),
+                Arm::BarePolled => c = Some(bare_k6(scratch, SCRIPT, options, round, true).await?),
             }
         }
         let (Some(a), Some((b, cost)), Some(c)) = (a, b, c) else {

@@ -109,17 +109,6 @@ impl Drop for Group {
     }
 }
 
-/// Reads `reader` to its end on a thread of its own, throwing it away: a
-/// child writing to a full pipe would stall, and k6 dies of SIGPIPE if the
-/// reader goes away.
-pub fn drain(reader: impl Read + Send + 'static) {
-    std::thread::spawn(move || {
-        let mut reader = reader;
-        let mut buffer = [0u8; 16 * 1024];
-        while matches!(reader.read(&mut buffer), Ok(n) if n > 0) {}
-    });
-}
-
 /// Reads `reader` line by line on a thread of its own and sends every line
 /// to the returned receiver; keeps draining after the receiver is gone.
 pub fn lines(reader: impl Read + Send + 'static) -> mpsc::Receiver<(Instant, String)> {

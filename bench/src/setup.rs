@@ -14,6 +14,11 @@ use crate::runner::{RunnerSpec, run_config};
 /// Name of the benchmark script in its scripts folder.
 pub const SCRIPT: &str = "bench.js";
 
+/// The chatty script: k6's `experimental/csv-parse.js` example (from the
+/// corpus, verbatim, with its `data.csv`), which logs a record on every
+/// iteration and needs no network: CPU-bound output.
+pub const CHATTY: &str = "chatty/csv-parse.js";
+
 /// The workspace root (the bench crate sits in `bench/`).
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -104,6 +109,12 @@ impl Scratch {
                  export default function () {{\n  http.get('http://{target}/fast');\n}}\n"
             ),
         )?;
+        let corpus = workspace().join("tests/corpus/grafana__k6/examples/experimental");
+        let chatty = scripts_dir.join(CHATTY);
+        let chatty_dir = chatty.parent().context("the chatty script has a folder")?;
+        std::fs::create_dir_all(chatty_dir)?;
+        std::fs::copy(corpus.join("csv-parse.js"), &chatty)?;
+        std::fs::copy(corpus.join("data.csv"), chatty_dir.join("data.csv"))?;
         // The plan runs the script by its resolved path, as the runner does.
         let scripts_dir = scripts_dir.canonicalize()?;
         Ok(Self {
@@ -125,20 +136,26 @@ impl Scratch {
         }
     }
 
-    /// The step the runner's core plans for `users` × `seconds` — built by
+    /// The step the runner's core plans for `script` at `users` × `seconds` — built by
     /// the same core code (natively), so bare k6 gets exactly the runner's
     /// flags: `--no-usage-report --no-color --address … --summary-export …
     /// --summary-trend-stats … --vus N --duration Ts`.
-    pub fn planned_step(&self, users: u32, seconds: u32, run_dir: &Path) -> Result<Step> {
+    pub fn planned_step(
+        &self,
+        script: &str,
+        users: u32,
+        seconds: u32,
+        run_dir: &Path,
+    ) -> Result<Step> {
         let policy = k6_core::config::default_policy();
         let catalogue = [CatalogueEntry {
-            name: SCRIPT.to_owned(),
-            path: self.scripts_dir.join(SCRIPT).display().to_string(),
+            name: script.to_owned(),
+            path: self.scripts_dir.join(script).display().to_string(),
             root: self.scripts_dir.display().to_string(),
             kind: ScriptKind::K6Script,
             test: None,
         }];
-        let raw = run_config(SCRIPT, users, seconds).to_string();
+        let raw = run_config(script, users, seconds).to_string();
         let config = k6_core::config::validate(&raw, &policy, &catalogue)
             .map_err(|e| anyhow!("the benchmark config is invalid: {e:?}"))?;
         let context = PlanContext {

@@ -6,9 +6,13 @@
 //! one [`Published`] value shared by every subscriber (an `Arc`), whose
 //! JSON is written once, by the first client that needs it. Log lines are
 //! published in batches ([`Event::Logs`]), so the number of events — and of
-//! wake-ups per subscriber — does not grow with k6's output rate. A
-//! subscriber that falls more than [`EVENT_BUFFER`] events behind skips
-//! the oldest and is told how many it missed; nobody blocks the publisher.
+//! wake-ups per subscriber — does not grow with k6's output rate, and a
+//! batch carries at most [`MAX_LIVE_LOG_LINES`] of its lines, so neither
+//! do the bytes every subscriber is sent: every line is kept for
+//! `GET /logs` and in the step log file, and the `seq` numbers of a thinned
+//! batch show the gap. A subscriber that falls more than [`EVENT_BUFFER`]
+//! events behind skips the oldest and is told how many it missed; nobody
+//! blocks the publisher.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
@@ -24,6 +28,12 @@ pub const MAX_LOG_LINES: usize = 5_000;
 /// Longest message kept per log line, in bytes; the rest is cut (the log
 /// file has the whole line).
 pub const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
+/// Most log lines one [`Event::Logs`] carries. The output of a step is
+/// published about 20 times a second, so a live view gets up to 500 lines a
+/// second: more than anyone reads, and a bound on what a k6 logging on
+/// every iteration (10,000 lines a second on two cores) costs each
+/// watcher. Warnings and errors are kept first, then the newest lines.
+pub const MAX_LIVE_LOG_LINES: usize = 25;
 /// Metrics readings kept for the current run, so a page opened mid-run can
 /// draw its charts from the start: one hour at one reading per second.
 pub const MAX_METRICS_POINTS: usize = 3_600;
@@ -186,7 +196,8 @@ impl Hub {
     }
 
     /// Keeps log lines (numbering them, cutting long messages) and pushes
-    /// them as one event. Returns the last sequence number given.
+    /// them — at most [`MAX_LIVE_LOG_LINES`] of them — as one event.
+    /// Returns the last sequence number given.
     pub fn push_logs(&self, mut lines: Vec<LogLine>) -> Option<u64> {
         if lines.is_empty() {
             return None;
@@ -204,7 +215,7 @@ impl Hub {
             }
             ring.next_seq - 1
         };
-        self.publish(Event::Logs(lines));
+        self.publish(Event::Logs(live_sample(lines)));
         Some(last)
     }
 
@@ -245,6 +256,39 @@ impl Hub {
         // No subscriber is not an error: the state is kept all the same.
         let _ = self.events.send(Published::new(event));
     }
+}
+
+/// The lines of a batch sent live: all of them if they fit in
+/// [`MAX_LIVE_LOG_LINES`], else the newest warnings and errors and then the
+/// newest of the rest, in their order.
+fn live_sample(lines: Vec<LogLine>) -> Vec<LogLine> {
+    if lines.len() <= MAX_LIVE_LOG_LINES {
+        return lines;
+    }
+    let serious = lines
+        .iter()
+        .filter(|line| line.level >= LogLevel::Warning)
+        .count()
+        .min(MAX_LIVE_LOG_LINES);
+    let mut others = MAX_LIVE_LOG_LINES - serious;
+    let mut serious_left = serious;
+    let mut keep = vec![false; lines.len()];
+    for (index, line) in lines.iter().enumerate().rev() {
+        let quota = if line.level >= LogLevel::Warning {
+            &mut serious_left
+        } else {
+            &mut others
+        };
+        if *quota > 0 {
+            *quota -= 1;
+            keep[index] = true;
+        }
+    }
+    lines
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(line, kept)| kept.then_some(line))
+        .collect()
 }
 
 fn truncate_at_char_boundary(text: &mut String, max: usize) {
@@ -377,6 +421,39 @@ mod tests {
         let first = events.recv().await.unwrap();
         assert!(matches!(first.event(), Event::Status(s) if s.is_running));
         assert!(events.try_recv().is_err());
+    }
+
+    /// A flood of lines is kept whole but sent thinned: the newest lines,
+    /// warnings and errors first, in order, their `seq` showing the gap.
+    #[tokio::test]
+    async fn a_large_batch_is_kept_whole_and_sent_thinned() {
+        let hub = Hub::new();
+        let mut events = hub.subscribe();
+        let batch: Vec<LogLine> = (0..1_000)
+            .map(|i| {
+                let level = if i == 10 || i == 500 {
+                    LogLevel::Error
+                } else {
+                    LogLevel::Info
+                };
+                line(level, &format!("m{i}"))
+            })
+            .collect();
+        assert_eq!(hub.push_logs(batch), Some(1_000));
+        assert_eq!(hub.logs(&LogFilter::default(), usize::MAX).len(), 1_000);
+        let event = events.recv().await.unwrap();
+        let Event::Logs(sent) = event.event() else {
+            panic!("expected a logs event, got {:?}", event.event());
+        };
+        let mut expected = vec![11, 501];
+        expected.extend(1_000 - (MAX_LIVE_LOG_LINES as u64 - 2) + 1..=1_000);
+        assert_eq!(seqs(sent.clone()), expected);
+        // A small batch is sent whole.
+        hub.push_logs(vec![line(LogLevel::Info, "a"), line(LogLevel::Info, "b")]);
+        let Event::Logs(sent) = events.recv().await.unwrap().event().clone() else {
+            panic!("expected a logs event");
+        };
+        assert_eq!(seqs(sent), [1_001, 1_002]);
     }
 
     /// A batch of lines is one event, and every subscriber shares its JSON:

@@ -73,7 +73,7 @@ async function main() {
       charts.add(m);
       status.renderMetrics(m);
     },
-    logs: (lines) => logs.add(lines),
+    logs: (lines) => logs.live(lines),
     // Events were missed: the log lines from the backlog, the run's record
     // and the config again; the status that follows the notice says the rest.
     lagged(notice) {

@@ -15,6 +15,11 @@ const BACKLOG_LINES = 500;
 /** Most pages one catch-up reads (500 lines each): beyond that the view keeps only the newest anyway. */
 const MAX_CATCH_UP_PAGES = 10;
 
+/** Where the live stream left lines out: they are in `GET /logs` and the step's log file. */
+function gapItem(count) {
+  return el('li', 'log-gap', `… ${formatNumber(count)} ${count === 1 ? 'line' : 'lines'} not sent live (in the step's log file)`);
+}
+
 /** One log line as a list item. */
 function lineItem(line) {
   const item = el('li', `log-line level-${line.level}`);
@@ -33,6 +38,8 @@ function lineItem(line) {
 
 export const logs = {
   lastSeq: 0,
+  /** The last line the live stream sent: a jump past it is lines the runner did not send live. */
+  lastLiveSeq: 0,
   follow: true,
   /** Where the tail last put the view: scrolling above it is the user's doing. */
   autoScrollTop: 0,
@@ -99,7 +106,22 @@ export const logs = {
    * not seen yet are read from the backlog.
    */
   lagged({ lastLogSeq } = {}) {
+    // What was missed is read from the backlog, not marked as a gap.
+    this.lastLiveSeq = 0;
     if (lastLogSeq === undefined || lastLogSeq > this.lastSeq) this.catchUp();
+  },
+
+  /**
+   * A batch of the WebSocket. When k6 writes more than a live view can
+   * show, the runner sends part of each batch (warnings and errors first);
+   * the skipped `seq` numbers are marked where they were left out.
+   */
+  live(lines) {
+    for (const line of lines) {
+      if (this.lastLiveSeq && line.seq > this.lastLiveSeq + 1) line.gapBefore = line.seq - this.lastLiveSeq - 1;
+      this.lastLiveSeq = Math.max(this.lastLiveSeq, line.seq);
+    }
+    this.add(lines);
   },
 
   /** Starts over with the chosen levels. */
@@ -133,11 +155,12 @@ export const logs = {
     for (const line of lines) {
       if (line.seq <= this.lastSeq) continue;
       this.lastSeq = line.seq;
+      if (line.gapBefore) fragment.append(gapItem(line.gapBefore));
       if (!levels.includes(line.level)) continue;
       fragment.append(lineItem(line));
       added += 1;
     }
-    if (!added) return;
+    if (!fragment.childElementCount) return;
     const view = this.view();
     view.append(fragment);
     for (let extra = view.childElementCount - MAX_LOG_LINES; extra > 0; extra -= 1) view.firstElementChild.remove();
