@@ -3,3 +3,4 @@
 //! core, or hears back, has one of these types.
 
 pub use crate::sandbox::bindings::vudatasim::k6::types::*;
+pub use crate::sandbox::bindings::exports::vudatasim::k6::k6_operator::{ExportSettings, StepArchive};
