@@ -190,6 +190,7 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .or(script)
         .unify()
         .or(scripts)
+        .unify()
         .or(export_k6_operator)
         .unify()
         .or(audit)
