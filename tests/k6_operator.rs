@@ -11,8 +11,8 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -81,8 +81,10 @@ fn documents(stream: &str) -> Vec<Value> {
 /// unknown fields silently; here they fail).
 fn strict_test_run_schema() -> Value {
     let crd: Value = serde_yaml::from_str(
-        &std::fs::read_to_string(workspace().join("tests/fixtures/k6-operator/k6.io_testruns.yaml"))
-            .unwrap(),
+        &std::fs::read_to_string(
+            workspace().join("tests/fixtures/k6-operator/k6.io_testruns.yaml"),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(crd["spec"]["group"], "k6.io");
@@ -140,7 +142,8 @@ fn check_metadata(doc: &Value, namespace: &str) {
     let name = meta["name"].as_str().expect("a name");
     assert!(name.len() <= 51, "{name} leaves no room for `-initializer`");
     assert!(
-        name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+        name.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
         "{name}"
     );
     assert_eq!(meta["namespace"], namespace);
@@ -148,7 +151,9 @@ fn check_metadata(doc: &Value, namespace: &str) {
         let value = value.as_str().unwrap();
         assert!(value.len() <= 63 && !value.is_empty(), "{key}: {value}");
         assert!(
-            value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+            value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
             "{key}: {value}"
         );
     }
@@ -179,8 +184,18 @@ fn the_example_k6_scripts_become_manifests_the_crd_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, stream, stderr) = export(
         &k6_only_config(dir.path()),
-        &["--parallelism", "3", "--namespace", "load-tests", "--runner-cpu", "500m",
-          "--runner-memory", "256Mi", "--suite", "examples"],
+        &[
+            "--parallelism",
+            "3",
+            "--namespace",
+            "load-tests",
+            "--runner-cpu",
+            "500m",
+            "--runner-memory",
+            "256Mi",
+            "--suite",
+            "examples",
+        ],
     );
     assert!(ok, "{stderr}");
     let docs = documents(&stream);
@@ -191,12 +206,19 @@ fn the_example_k6_scripts_become_manifests_the_crd_accepts() {
     let config_maps = jsonschema::draft4::new(&strict_config_map_schema()).unwrap();
     for doc in &docs {
         check_metadata(doc, "load-tests");
-        let validator = if doc["kind"] == "TestRun" { &test_runs } else { &config_maps };
+        let validator = if doc["kind"] == "TestRun" {
+            &test_runs
+        } else {
+            &config_maps
+        };
         assert_eq!(errors_of(validator, doc), Vec::<String>::new(), "{doc:#}");
     }
     let mut unknown = docs[2].clone();
     unknown["spec"]["runner"]["cpus"] = json!(2);
-    assert!(!errors_of(&test_runs, &unknown).is_empty(), "strict mode refuses spec.runner.cpus");
+    assert!(
+        !errors_of(&test_runs, &unknown).is_empty(),
+        "strict mode refuses spec.runner.cpus"
+    );
 
     for (position, test_run) in docs[2..].iter().enumerate() {
         let spec = &test_run["spec"];
@@ -219,26 +241,49 @@ fn the_example_k6_scripts_become_manifests_the_crd_accepts() {
         assert_eq!(labels["k6-runner.vudatasim.io/run"], RUN_ID);
         assert_eq!(labels["k6-runner.vudatasim.io/step"], step.as_str());
         let notes = &test_run["metadata"]["annotations"];
-        assert_eq!(notes["k6-runner.vudatasim.io/position"], format!("{}/2", position + 1));
-        assert_eq!(notes["k6-runner.vudatasim.io/script"], ["smoke.js", "api-browse.js"][position]);
+        assert_eq!(
+            notes["k6-runner.vudatasim.io/position"],
+            format!("{}/2", position + 1)
+        );
+        assert_eq!(
+            notes["k6-runner.vudatasim.io/script"],
+            ["smoke.js", "api-browse.js"][position]
+        );
     }
     assert_eq!(
         docs[3]["metadata"]["annotations"]["k6-runner.vudatasim.io/after"],
         docs[2]["metadata"]["name"]
     );
-    assert!(stream.contains("kubectl wait -n load-tests --for=delete testrun/examples-"), "{stream}");
+    assert!(
+        stream.contains("kubectl wait -n load-tests --for=delete testrun/examples-"),
+        "{stream}"
+    );
 }
 
 /// The archive a ConfigMap holds under `key`: base64 of a tar with k6's
 /// `metadata.json` and the main script `data`.
 fn archive_bytes(config_map: &Value, key: &str) -> Vec<u8> {
-    let encoded = config_map["binaryData"][key].as_str().expect("the archive's key");
-    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+    let encoded = config_map["binaryData"][key]
+        .as_str()
+        .expect("the archive's key");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
     let mut names = Vec::new();
     for entry in tar::Archive::new(bytes.as_slice()).entries().unwrap() {
-        names.push(entry.unwrap().path().unwrap().to_string_lossy().into_owned());
+        names.push(
+            entry
+                .unwrap()
+                .path()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned(),
+        );
     }
-    assert!(names.iter().any(|n| n == "metadata.json") && names.iter().any(|n| n == "data"), "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "metadata.json") && names.iter().any(|n| n == "data"),
+        "{names:?}"
+    );
     bytes
 }
 
@@ -294,7 +339,11 @@ fn fraction(i: u32, n: u32) -> String {
 /// Starts one paused k6 runner in its own process group, reads
 /// `/v1/status` once it answers, stops it with one SIGINT, reaps it.
 fn paused_status(archive: &Path, arguments: &str, segment: &str, sequence: &str) -> Value {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(support::k6())
         .arg("run")
         .args(arguments.split_whitespace())
@@ -329,10 +378,14 @@ fn paused_status(archive: &Path, arguments: &str, segment: &str, sequence: &str)
     let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
     let exit = child.wait().unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    let status = status.unwrap_or_else(|| {
-        panic!("k6 refused `{arguments}` on {segment} ({exit}): {stderr}")
-    });
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = status
+        .unwrap_or_else(|| panic!("k6 refused `{arguments}` on {segment} ({exit}): {stderr}"));
     assert_eq!(exit.code(), Some(105), "one SIGINT while paused: {stderr}");
     status
 }
@@ -341,7 +394,11 @@ fn paused_status(archive: &Path, arguments: &str, segment: &str, sequence: &str)
 fn get_status(port: u16) -> Option<Value> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let body = response.split_once("\r\n\r\n")?.1;
@@ -372,11 +429,17 @@ async fn the_api_exports_the_stored_config_and_names_bad_parameters() {
                 .path(&format!("/export/k6-operator?{query}"))
                 .reply(&routes)
                 .await;
-            (response.status().as_u16(), String::from_utf8(response.body().to_vec()).unwrap())
+            (
+                response.status().as_u16(),
+                String::from_utf8(response.body().to_vec()).unwrap(),
+            )
         }
     };
 
-    service.put_config(std::fs::read_to_string(examples().join("config.json")).unwrap()).await.unwrap();
+    service
+        .put_config(std::fs::read_to_string(examples().join("config.json")).unwrap())
+        .await
+        .unwrap();
     let (status, body) = get("parallelism=2".into()).await;
     assert_eq!(status, 422, "{body}");
     let refusal: Value = serde_json::from_str(&body).unwrap();
@@ -384,7 +447,10 @@ async fn the_api_exports_the_stored_config_and_names_bad_parameters() {
     assert_eq!(refusal["fields"][0]["code"], "not-exportable", "{body}");
 
     let file = k6_only_config(dir.path());
-    service.put_config(std::fs::read_to_string(&file).unwrap()).await.unwrap();
+    service
+        .put_config(std::fs::read_to_string(&file).unwrap())
+        .await
+        .unwrap();
     for (query, field) in [
         ("", "parallelism"),
         ("parallelism=abc", "parallelism"),
@@ -400,9 +466,11 @@ async fn the_api_exports_the_stored_config_and_names_bad_parameters() {
         assert_eq!(error["fields"][0]["field"], field, "{query}: {body}");
     }
 
-    let (status, from_api) = get(format!("parallelism=3&namespace=load-tests&runId={RUN_ID}")).await;
+    let (status, from_api) =
+        get(format!("parallelism=3&namespace=load-tests&runId={RUN_ID}")).await;
     assert_eq!(status, 200, "{from_api}");
-    let (ok, from_cli, stderr) = export(&file, &["--parallelism", "3", "--namespace", "load-tests"]);
+    let (ok, from_cli, stderr) =
+        export(&file, &["--parallelism", "3", "--namespace", "load-tests"]);
     assert!(ok, "{stderr}");
     let without_archives = |stream: &str| {
         let mut docs = documents(stream);

@@ -420,7 +420,8 @@ fn read_config_file(path: &Path) -> Result<String> {
 
 fn report_invalid(file: &Path, error: ControlError) -> Result<ExitCode> {
     match error {
-        ControlError::Invalid { message, fields } | ControlError::BadRequest { message, fields } => {
+        ControlError::Invalid { message, fields }
+        | ControlError::BadRequest { message, fields } => {
             eprintln!("{}: {message}", file.display());
             for field in fields {
                 let name = if field.field.is_empty() {

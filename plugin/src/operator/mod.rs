@@ -20,12 +20,12 @@ mod yaml;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-pub use crate::contract::exports::vudatasim::k6::k6_operator::{ExportSettings, StepArchive};
 use crate::config::{ENABLED_SCRIPTS, quoted};
+pub use crate::contract::exports::vudatasim::k6::k6_operator::{ExportSettings, StepArchive};
 use crate::plan::operator_flags;
 use crate::types::{ErrorCode, FieldError, LoadMode, Plan, ScriptKind, Step};
-pub use rules::{MAX_PARALLELISM, MAX_RUN_ID_CHARS, MAX_SUITE_CHARS};
 use rules::error;
+pub use rules::{MAX_PARALLELISM, MAX_RUN_ID_CHARS, MAX_SUITE_CHARS};
 
 /// The ConfigMap key, and so the file name the runner pods see.
 pub const ARCHIVE_KEY: &str = "archive.tar";
@@ -232,14 +232,22 @@ fn labels(settings: &ExportSettings, step: &Step, component: &str) -> Map<String
         (&format!("{PREFIX}/suite"), settings.suite.clone()),
         (&format!("{PREFIX}/run"), settings.run_id.clone()),
         (&format!("{PREFIX}/step"), step_number(step)),
-        (&format!("{PREFIX}/script"), rules::label_value(&step.script)),
+        (
+            &format!("{PREFIX}/script"),
+            rules::label_value(&step.script),
+        ),
     ] {
         labels.insert(key.to_owned(), Value::String(value));
     }
     labels
 }
 
-fn metadata(settings: &ExportSettings, name: &str, labels: Map<String, Value>, annotations: Map<String, Value>) -> Value {
+fn metadata(
+    settings: &ExportSettings,
+    name: &str,
+    labels: Map<String, Value>,
+    annotations: Map<String, Value>,
+) -> Value {
     let mut metadata = Map::new();
     metadata.insert("name".to_owned(), json!(name));
     if let Some(namespace) = &settings.namespace {

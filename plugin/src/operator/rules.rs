@@ -137,7 +137,9 @@ fn is_run_id(text: &str) -> bool {
     let bytes = text.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= MAX_RUN_ID_CHARS
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
         && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
         && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
 }
@@ -214,7 +216,9 @@ mod tests {
         for good in ["500m", "2", "1.5", "512Mi", "2Gi", "100k", "0.5"] {
             assert!(is_quantity(good), "{good}");
         }
-        for bad in ["", "0", "0m", "-1", "1.", ".5", "2 Gi", "2GB", "1e3", "1..2", "m"] {
+        for bad in [
+            "", "0", "0m", "-1", "1.", ".5", "2 Gi", "2GB", "1e3", "1..2", "m",
+        ] {
             assert!(!is_quantity(bad), "{bad}");
         }
     }

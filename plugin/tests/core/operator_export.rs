@@ -90,7 +90,10 @@ fn a_suite_becomes_config_maps_then_test_runs_in_order() {
     browse.env = vec![("BASE_URL".to_owned(), "http://shop.test:8080/".to_owned())];
     let plan = plan_of(vec![plain("smoke.js"), browse]);
     let stream = render(&plan, &settings(4), &archives(&plan, 3)).expect("render");
-    assert!(stream.starts_with("# k6-operator manifests of suite checkout"), "{stream}");
+    assert!(
+        stream.starts_with("# k6-operator manifests of suite checkout"),
+        "{stream}"
+    );
     let docs = documents(&stream);
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["ConfigMap", "ConfigMap", "TestRun", "TestRun"]);
@@ -137,11 +140,17 @@ fn a_suite_becomes_config_maps_then_test_runs_in_order() {
         second["spec"]["arguments"],
         "--no-usage-report --vus 0 --stage 15s:4,45s:4 -e BASE_URL=http://shop.test:8080/"
     );
-    assert_eq!(second["metadata"]["labels"]["k6-runner.vudatasim.io/script"], "api_browse.js");
+    assert_eq!(
+        second["metadata"]["labels"]["k6-runner.vudatasim.io/script"],
+        "api_browse.js"
+    );
     let notes = &second["metadata"]["annotations"];
     assert_eq!(notes["k6-runner.vudatasim.io/script"], "api/browse.js");
     assert_eq!(notes["k6-runner.vudatasim.io/position"], "2/2");
-    assert_eq!(notes["k6-runner.vudatasim.io/after"], "checkout-20261203t062500z-01");
+    assert_eq!(
+        notes["k6-runner.vudatasim.io/after"],
+        "checkout-20261203t062500z-01"
+    );
     assert_eq!(notes["k6-runner.vudatasim.io/interval-seconds"], "30");
 
     // The header walks through applying them one by one, with the pause.
@@ -162,8 +171,15 @@ fn a_suite_becomes_config_maps_then_test_runs_in_order() {
 fn a_legacy_wrapper_is_refused_by_its_entry() {
     let plan = plan_of(vec![plain("smoke.js"), plain("legacy/overall-1.sh")]);
     let errors = check(&plan, &settings(2));
-    assert_eq!(fields(&errors), [("enabledScripts[1]", ErrorCode::NotExportable)]);
-    assert!(errors[0].message.contains("legacy/overall-1.sh"), "{}", errors[0].message);
+    assert_eq!(
+        fields(&errors),
+        [("enabledScripts[1]", ErrorCode::NotExportable)]
+    );
+    assert!(
+        errors[0].message.contains("legacy/overall-1.sh"),
+        "{}",
+        errors[0].message
+    );
     let rendered = render(&plan, &settings(2), &archives(&plan, 3)).unwrap_err();
     assert_eq!(fields(&rendered), fields(&errors));
 }
@@ -182,10 +198,22 @@ fn bad_settings_are_named_by_their_field() {
     let errors = check(&plan, &bad);
     assert_eq!(
         errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
-        ["parallelism", "namespace", "runnerImage", "runnerCpu", "runnerMemory", "suite", "runId"]
+        [
+            "parallelism",
+            "namespace",
+            "runnerImage",
+            "runnerCpu",
+            "runnerMemory",
+            "suite",
+            "runId"
+        ]
     );
     assert_eq!(errors[0].code, ErrorCode::OutOfRange);
-    assert!(check(&plan, &settings(1001)).iter().any(|e| e.field == "parallelism"));
+    assert!(
+        check(&plan, &settings(1001))
+            .iter()
+            .any(|e| e.field == "parallelism")
+    );
 }
 
 /// More runners than users would leave pods without a user; an env value
@@ -206,7 +234,11 @@ fn runners_without_users_and_unsafe_values_are_refused() {
             ("enabledScripts[1].env.GREETING", ErrorCode::BadEnv)
         ]
     );
-    assert!(errors[0].message.contains("2 users of enabledScripts[0]"), "{}", errors[0].message);
+    assert!(
+        errors[0].message.contains("2 users of enabledScripts[0]"),
+        "{}",
+        errors[0].message
+    );
     assert!(check(&plan_of(vec![plain("smoke.js")]), &settings(10)).is_empty());
 }
 
@@ -217,10 +249,20 @@ fn an_archive_over_one_mebibyte_is_reported() {
     let plan = plan_of(vec![plain("smoke.js")]);
     let fits = MAX_CONFIGMAP_BYTES - "archive.tar".len();
     let stream = render(&plan, &settings(2), &archives(&plan, fits)).expect("fits");
-    assert!(stream.contains("apply with --server-side"), "big archives say how to apply them");
+    assert!(
+        stream.contains("apply with --server-side"),
+        "big archives say how to apply them"
+    );
     let errors = render(&plan, &settings(2), &archives(&plan, fits + 1)).unwrap_err();
-    assert_eq!(fields(&errors), [("enabledScripts[0]", ErrorCode::TooLarge)]);
-    assert!(errors[0].message.contains("1048577 bytes"), "{}", errors[0].message);
+    assert_eq!(
+        fields(&errors),
+        [("enabledScripts[0]", ErrorCode::TooLarge)]
+    );
+    assert!(
+        errors[0].message.contains("1048577 bytes"),
+        "{}",
+        errors[0].message
+    );
 }
 
 /// The host must supply each k6 step's archive and its digest.
@@ -233,7 +275,10 @@ fn a_missing_archive_is_the_hosts_fault() {
     let errors = render(&plan, &settings(2), &given).unwrap_err();
     assert_eq!(
         fields(&errors),
-        [("enabledScripts[0]", ErrorCode::Inconsistent), ("enabledScripts[1]", ErrorCode::Inconsistent)]
+        [
+            ("enabledScripts[0]", ErrorCode::Inconsistent),
+            ("enabledScripts[1]", ErrorCode::Inconsistent)
+        ]
     );
 }
 
@@ -244,7 +289,9 @@ fn the_runner_image_follows_the_archiving_k6() {
     let plan = plan_of(vec![plain("smoke.js")]);
     let image_of = |settings: &ExportSettings| {
         let stream = render(&plan, settings, &archives(&plan, 3)).expect("render");
-        documents(&stream)[1]["spec"]["runner"].get("image").cloned()
+        documents(&stream)[1]["spec"]["runner"]
+            .get("image")
+            .cloned()
     };
     let mut unknown = settings(1);
     unknown.k6_version = None;

@@ -5,9 +5,9 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use super::SandboxError;
+use super::bindings::exports::vudatasim::k6::k6_operator::{ExportSettings, StepArchive};
 use super::bindings::{Core, CorePre};
 use super::limits::{StoreState, call_fuel};
-use super::bindings::exports::vudatasim::k6::k6_operator::{ExportSettings, StepArchive};
 use crate::contract::{
     CatalogueEntry, Config, Defaults, ExitStatus, FieldError, LiveMetrics, NumberedEvent,
     OutputStream, ParseError, Plan, PlanContext, Policy, RenderError, ScriptFile, ScriptKind,

@@ -64,7 +64,9 @@ impl Service {
         };
         let plan = self
             .core
-            .call("plan.build", move |c| c.build_plan(&config, &catalogue, &context))
+            .call("plan.build", move |c| {
+                c.build_plan(&config, &catalogue, &context)
+            })
             .await?
             .map_err(|errors| invalid("the current config cannot be planned", errors))?;
         let run_id = match request.run_id {
@@ -137,6 +139,9 @@ fn refusal(errors: Vec<FieldError>) -> ControlError {
             fields: errors.into_iter().map(FieldErrorBody::from).collect(),
         }
     } else {
-        invalid("the current config cannot be exported to k6-operator", errors)
+        invalid(
+            "the current config cannot be exported to k6-operator",
+            errors,
+        )
     }
 }

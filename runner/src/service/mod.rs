@@ -39,8 +39,8 @@ use crate::sandbox::{PluginSource, Sandbox, SandboxError, SharedCore};
 use crate::supervisor::StepRunner;
 use catalogue::Catalogue;
 use config_store::ConfigStore;
-use run_slot::RunSlot;
 pub use export::{DEFAULT_SUITE, OperatorExport};
+use run_slot::RunSlot;
 pub use runs::StartedRun;
 
 /// Default time between a stop request and SIGKILL of the step's group.

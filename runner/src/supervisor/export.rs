@@ -56,10 +56,7 @@ impl StepRunner {
             use std::io::Read;
             let mut bytes = Vec::new();
             std::fs::File::open(&path)
-                .and_then(|file| {
-                    file.take(MAX_EXPORT_ARCHIVE_BYTES)
-                        .read_to_end(&mut bytes)
-                })
+                .and_then(|file| file.take(MAX_EXPORT_ARCHIVE_BYTES).read_to_end(&mut bytes))
                 .map(|_| bytes)
                 .map_err(|e| format!("cannot read the archive {path}: {e}"))
         })

@@ -10,9 +10,9 @@
 //! - `step`: one step from its snapshot to its verdict.
 //! - `export`: the archives of an export to k6-operator.
 
+mod export;
 pub mod k6_api;
 pub mod process;
-mod export;
 mod progress;
 mod stats;
 mod step;
