@@ -103,8 +103,9 @@ pub fn check(plan: &Plan, settings: &ExportSettings) -> Vec<FieldError> {
 ///
 /// # Errors
 ///
-/// Every [`check`] error, an archive missing or with a malformed digest
-/// (`inconsistent`), an archive larger than a ConfigMap holds (`too-large`).
+/// Every [`check`] error, an archive missing, with a malformed digest or
+/// with bytes not of its size (`inconsistent`), an archive larger than a
+/// ConfigMap holds (`too-large`, by its size).
 pub fn render(
     plan: &Plan,
     settings: &ExportSettings,
@@ -124,14 +125,18 @@ pub fn render(
             ));
             continue;
         };
-        let size = archive.archive.len() + ARCHIVE_KEY.len();
-        if !is_sha256(&archive.sha256) {
+        let size = usize::try_from(archive.size_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(ARCHIVE_KEY.len());
+        let bytes_match = u64::try_from(archive.archive.len()) == Ok(archive.size_bytes);
+        let fits = size <= MAX_CONFIGMAP_BYTES;
+        if !is_sha256(&archive.sha256) || (fits && !bytes_match) {
             errors.push(error(
                 &entry,
                 ErrorCode::Inconsistent,
                 format!(
-                    "the host supplied no sha256 for the archive of {entry} (a bug in the host, \
-                     not in the config)"
+                    "the host supplied no sha256, or bytes of another size than it said, for the \
+                     archive of {entry} (a bug in the host, not in the config)"
                 ),
             ));
         } else if size > MAX_CONFIGMAP_BYTES {

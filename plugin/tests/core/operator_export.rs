@@ -61,6 +61,7 @@ fn archives(plan: &Plan, bytes: usize) -> Vec<StepArchive> {
         .iter()
         .map(|step| StepArchive {
             index: step.index,
+            size_bytes: bytes as u64,
             archive: vec![b'x'; bytes],
             sha256: "ab".repeat(32),
         })
@@ -263,14 +264,37 @@ fn an_archive_over_one_mebibyte_is_reported() {
         "{}",
         errors[0].message
     );
+    // A host need not pass the bytes of an archive too large to use.
+    let mut unread = archives(&plan, 0);
+    unread[0].size_bytes = 5 << 20;
+    let errors = render(&plan, &settings(2), &unread).unwrap_err();
+    assert_eq!(
+        fields(&errors),
+        [("enabledScripts[0]", ErrorCode::TooLarge)]
+    );
+    assert!(
+        errors[0].message.contains("5242891 bytes"),
+        "{}",
+        errors[0].message
+    );
 }
 
-/// The host must supply each k6 step's archive and its digest.
+/// The host must supply each k6 step's archive, its digest and its true
+/// size.
 #[test]
 fn a_missing_archive_is_the_hosts_fault() {
     let plan = plan_of(vec![plain("smoke.js"), plain("api/browse.js")]);
     let mut given = archives(&plan, 3);
     given[0].sha256 = "not hex".to_owned();
+    given[1].size_bytes = 4;
+    let errors = render(&plan, &settings(2), &given).unwrap_err();
+    assert_eq!(
+        fields(&errors),
+        [
+            ("enabledScripts[0]", ErrorCode::Inconsistent),
+            ("enabledScripts[1]", ErrorCode::Inconsistent)
+        ]
+    );
     given.pop();
     let errors = render(&plan, &settings(2), &given).unwrap_err();
     assert_eq!(

@@ -10,10 +10,9 @@ use super::process;
 use super::step::snapshot::{self, SnapshotInput};
 use crate::contract::{Snapshot, Step, StepArchive};
 
-/// Most bytes of an archive read back for an export: the core refuses
-/// anything over a ConfigMap's 1 MiB with the exact size, so reading a
-/// little more than that is enough to report it.
-const MAX_EXPORT_ARCHIVE_BYTES: u64 = (1 << 20) + (64 << 10);
+/// Largest archive read back for an export: the core refuses anything
+/// over a ConfigMap's 1 MiB by its size alone.
+const MAX_EXPORT_ARCHIVE_BYTES: u64 = 1 << 20;
 
 impl StepRunner {
     /// The archive of `step` (a k6 step of a plan made for the runner, its
@@ -52,18 +51,29 @@ impl StepRunner {
             .await
             .map_err(|e| e.to_string())?;
         let path = archive.archive.clone();
-        let bytes = tokio::task::spawn_blocking(move || {
+        let (size_bytes, bytes) = tokio::task::spawn_blocking(move || {
             use std::io::Read;
+            let file = std::fs::File::open(&path)
+                .map_err(|e| format!("cannot open the archive {path}: {e}"))?;
+            let size = file
+                .metadata()
+                .map_err(|e| format!("cannot read the size of the archive {path}: {e}"))?
+                .len();
             let mut bytes = Vec::new();
-            std::fs::File::open(&path)
-                .and_then(|file| file.take(MAX_EXPORT_ARCHIVE_BYTES).read_to_end(&mut bytes))
-                .map(|_| bytes)
-                .map_err(|e| format!("cannot read the archive {path}: {e}"))
+            // Too large for a ConfigMap: the core refuses it by its size,
+            // and its bytes need not cross into the sandbox.
+            if size <= MAX_EXPORT_ARCHIVE_BYTES {
+                file.take(MAX_EXPORT_ARCHIVE_BYTES)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| format!("cannot read the archive {path}: {e}"))?;
+            }
+            Ok::<_, String>((size, bytes))
         })
         .await
         .map_err(|e| format!("the archive read was lost: {e}"))??;
         Ok(Some(StepArchive {
             index: step.index,
+            size_bytes,
             archive: bytes,
             sha256: record.sha256,
         }))
