@@ -16,6 +16,8 @@
 //!   verdict on a finished step.
 //! - [`render`]: Handlebars rendering of the plan into `k6_all.sh`.
 //! - [`logs`]: the parser of k6's output (logs, progress, summaries, REST API).
+//! - [`operator`]: the plan as grafana/k6-operator manifests (ConfigMap +
+//!   `TestRun` per step).
 
 pub mod config;
 pub mod contract;
@@ -23,6 +25,7 @@ pub mod duration;
 pub mod inspect;
 pub mod json;
 pub mod logs;
+pub mod operator;
 pub mod plan;
 pub mod render;
 pub mod scripts;

@@ -38,11 +38,57 @@ enum Command {
     /// Run a config's suite without a server: progress on stderr, the run
     /// record as JSON on stdout; exit 0 only if every script passed.
     Run(RunArgs),
+    /// Print a config's suite as manifests for another engine.
+    Export {
+        #[command(subcommand)]
+        target: ExportTarget,
+    },
     /// The core component.
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportTarget {
+    /// A YAML stream for grafana/k6-operator: per k6 step a ConfigMap with
+    /// its `k6 archive` and a TestRun splitting its users over
+    /// `--parallelism` runner pods; the header says how to apply them in
+    /// order.
+    #[command(name = "k6-operator")]
+    K6Operator(K6OperatorArgs),
+}
+
+#[derive(Debug, Args)]
+struct K6OperatorArgs {
+    /// The config file (JSON, as `PUT /api/k6/config` takes it).
+    file: PathBuf,
+    /// Runner pods per step (the users are split between them).
+    #[arg(long, value_name = "N")]
+    parallelism: u32,
+    /// Namespace of every object (default: kubectl's current one).
+    #[arg(long, value_name = "NS")]
+    namespace: Option<String>,
+    /// The runner pods' image (default: grafana/k6 of the k6 that made the
+    /// archives).
+    #[arg(long, value_name = "IMG")]
+    runner_image: Option<String>,
+    /// CPU per runner pod, request and limit (a Kubernetes quantity: 500m, 2).
+    #[arg(long, value_name = "QTY")]
+    runner_cpu: Option<String>,
+    /// Memory per runner pod, request and limit (512Mi, 2Gi).
+    #[arg(long, value_name = "QTY")]
+    runner_memory: Option<String>,
+    /// The suite's name in every object's name and labels.
+    #[arg(long, value_name = "NAME", default_value = k6_runner::service::DEFAULT_SUITE)]
+    suite: String,
+    /// The run's id in every object's name and labels (default: the time,
+    /// as a run's id).
+    #[arg(long, value_name = "ID")]
+    run_id: Option<String>,
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,6 +242,9 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Validate(args) => validate(args).await,
         Command::Render(args) => render(args).await,
         Command::Run(args) => run(args).await,
+        Command::Export {
+            target: ExportTarget::K6Operator(args),
+        } => export_k6_operator(args).await,
         Command::Plugin {
             command: PluginCommand::Inspect(args),
         } => inspect(args),
@@ -258,6 +307,30 @@ async fn render(args: FileArgs) -> Result<ExitCode> {
     match service.render_script().await {
         Ok(script) => {
             print!("{script}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => report_invalid(&args.file, error),
+    }
+}
+
+async fn export_k6_operator(args: K6OperatorArgs) -> Result<ExitCode> {
+    let scratch = tempfile::tempdir().context("creating a scratch data directory")?;
+    let service = start_service(scratch.path(), &args.common).await?;
+    if let Err(error) = service.put_config(read_config_file(&args.file)?).await {
+        return report_invalid(&args.file, error);
+    }
+    let request = k6_runner::service::OperatorExport {
+        parallelism: args.parallelism,
+        namespace: args.namespace,
+        runner_image: args.runner_image,
+        runner_cpu: args.runner_cpu,
+        runner_memory: args.runner_memory,
+        suite: Some(args.suite),
+        run_id: args.run_id,
+    };
+    match service.export_k6_operator(request).await {
+        Ok(yaml) => {
+            print!("{yaml}");
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => report_invalid(&args.file, error),
@@ -347,7 +420,8 @@ fn read_config_file(path: &Path) -> Result<String> {
 
 fn report_invalid(file: &Path, error: ControlError) -> Result<ExitCode> {
     match error {
-        ControlError::Invalid { message, fields } => {
+        ControlError::Invalid { message, fields }
+        | ControlError::BadRequest { message, fields } => {
             eprintln!("{}: {message}", file.display());
             for field in fields {
                 let name = if field.field.is_empty() {

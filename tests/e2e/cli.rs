@@ -191,7 +191,7 @@ async fn headless_run_reports_results_and_fails_on_crossed_thresholds() {
     assert_eq!(record["steps"][0]["exitCode"], 99);
 }
 
-/// `plugin inspect` shows the digest, the three exported interfaces, and
+/// `plugin inspect` shows the digest, the four exported interfaces, and
 /// no function import.
 #[tokio::test]
 async fn plugin_inspect_shows_exports_and_no_function_import() {
@@ -199,7 +199,7 @@ async fn plugin_inspect_shows_exports_and_no_function_import() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("package: vudatasim:k6@0.2.0"), "{text}");
-    for interface in ["config", "plan", "logs"] {
+    for interface in ["config", "plan", "logs", "k6-operator"] {
         assert!(
             text.contains(&format!("vudatasim:k6/{interface}@0.2.0:")),
             "{text}"

@@ -9,7 +9,7 @@
 
 use std::cell::RefCell;
 
-use k6_core::contract::exports::vudatasim::k6::{config, logs, plan};
+use k6_core::contract::exports::vudatasim::k6::{config, k6_operator, logs, plan};
 use k6_core::types::{
     CatalogueEntry, Config, Defaults, ExitStatus, FieldError, LiveMetrics, NumberedEvent,
     OutputStream, ParseError, Plan, PlanContext, Policy, RenderError, ScriptFile, ScriptKind,
@@ -65,6 +65,20 @@ impl plan::Guest for Core {
 
     fn judge(exit: ExitStatus, cause: StopCause, kind: ScriptKind) -> Verdict {
         k6_core::plan::judge(exit, cause, kind)
+    }
+}
+
+impl k6_operator::Guest for Core {
+    fn check(plan: Plan, settings: k6_operator::ExportSettings) -> Vec<FieldError> {
+        k6_core::operator::check(&plan, &settings)
+    }
+
+    fn render(
+        plan: Plan,
+        settings: k6_operator::ExportSettings,
+        archives: Vec<k6_operator::StepArchive>,
+    ) -> Result<String, Vec<FieldError>> {
+        k6_core::operator::render(&plan, &settings, &archives)
     }
 }
 

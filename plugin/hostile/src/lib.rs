@@ -26,7 +26,7 @@
 
 use std::hint::black_box;
 
-use bindings::exports::vudatasim::k6::{config, logs, plan};
+use bindings::exports::vudatasim::k6::{config, k6_operator, logs, plan};
 use bindings::vudatasim::k6::types::{
     CatalogueEntry, Config, Defaults, ErrorCode, ExitStatus, FieldError, LiveMetrics,
     NumberedEvent, Outcome, OutputStream, ParseError, Plan, PlanContext, Policy, RenderError,
@@ -260,6 +260,21 @@ impl plan::Guest for Hostile {
             },
             reason: "judged by the hostile fixture".to_owned(),
         }
+    }
+}
+
+impl k6_operator::Guest for Hostile {
+    fn check(_plan: Plan, _settings: k6_operator::ExportSettings) -> Vec<FieldError> {
+        Vec::new()
+    }
+
+    /// Spins: an export call is metered like every other.
+    fn render(
+        _plan: Plan,
+        _settings: k6_operator::ExportSettings,
+        _archives: Vec<k6_operator::StepArchive>,
+    ) -> Result<String, Vec<FieldError>> {
+        spin()
     }
 }
 

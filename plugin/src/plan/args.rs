@@ -61,6 +61,20 @@ pub(super) fn k6_run(
     args
 }
 
+/// The `k6 run` flags of a step on k6-operator: the same load and
+/// variables as [`k6_run`], without what belongs to one machine (the REST
+/// API's address, which the operator sets; the summary export, which
+/// would stay inside a runner pod; the trend statistics, whose `p(99)`
+/// the operator's `sh -c` initializer would read as shell syntax).
+pub(crate) fn operator_flags(settings: &StepSettings) -> Vec<String> {
+    let mut args = vec!["--no-usage-report".to_owned()];
+    if settings.load == LoadMode::Global {
+        args.extend(load_flags(settings));
+    }
+    args.extend(env_flags(settings));
+    args
+}
+
 /// `--vus`, `--duration`, `--stage` or `--iterations` for the global load.
 fn load_flags(settings: &StepSettings) -> Vec<String> {
     let users = settings.users.unwrap_or(1);

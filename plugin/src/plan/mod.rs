@@ -14,6 +14,8 @@
 mod args;
 mod judge;
 
+pub(crate) use args::operator_flags;
+
 pub use judge::judge;
 
 use crate::config::{self, ENABLED_SCRIPTS, quoted};

@@ -12,6 +12,7 @@ mod logs_robustness;
 mod logs_stderr;
 mod logs_stdout;
 mod logs_summary_json;
+mod operator_export;
 mod plan_build;
 mod render_script;
 mod scripts_rules;

@@ -31,7 +31,7 @@ const BEARER_CHALLENGE: &str = "Bearer realm=\"k6-runner\"";
 pub struct ErrorBody {
     /// What went wrong, in words.
     pub error: String,
-    /// One entry per invalid field (422 only).
+    /// One entry per invalid field (422, and 400 for an export's parameters).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldErrorBody>,
     /// For 500s: the id under which the details were logged.
@@ -83,6 +83,14 @@ impl From<ControlError> for ApiError {
         match error {
             ControlError::Invalid { message, fields } => Self {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
+                body: ErrorBody {
+                    error: message,
+                    fields,
+                    id: None,
+                },
+            },
+            ControlError::BadRequest { message, fields } => Self {
+                status: StatusCode::BAD_REQUEST,
                 body: ErrorBody {
                     error: message,
                     fields,

@@ -17,6 +17,7 @@
 //! | GET | /runs/{id}/files/{path} | a file a step left in the run's folder |
 //! | GET | /script | the rendered `k6_all.sh` |
 //! | GET | /scripts | the script catalogue |
+//! | GET | /export/k6-operator | the config as k6-operator manifests (`?parallelism=N…`, see [`export`]) |
 //! | WS | /ws | status, metrics and logs pushed |
 //! | GET | /audit | the audit log's newest entries (operators) |
 //! | GET | /health | readiness, open to all (see [`health`]) |
@@ -28,6 +29,7 @@
 
 pub mod access;
 pub mod error;
+pub mod export;
 pub mod handlers;
 pub mod health;
 pub mod query;
@@ -129,6 +131,12 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .and(view())
         .and(s())
         .and_then(handlers::script);
+    let export_k6_operator = warp::path!("export" / "k6-operator")
+        .and(warp::get())
+        .and(view())
+        .and(s())
+        .and(query::query::<export::ExportQuery>())
+        .and_then(export::k6_operator);
     let scripts = warp::path!("scripts")
         .and(warp::get())
         .and(view())
@@ -182,6 +190,8 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .or(script)
         .unify()
         .or(scripts)
+        .unify()
+        .or(export_k6_operator)
         .unify()
         .or(audit)
         .unify()

@@ -129,8 +129,12 @@ pub enum ErrorCode {
     NotRunnable,
     /// A bad `env` name or value.
     BadEnv,
-    /// A bad wrapper argument.
+    /// A bad wrapper argument (or export setting).
     BadArgument,
+    /// The entry cannot run on k6-operator (a legacy wrapper).
+    NotExportable,
+    /// Larger than its target holds (a ConfigMap's 1 MiB).
+    TooLarge,
 }
 
 impl From<contract::ErrorCode> for ErrorCode {
@@ -154,6 +158,8 @@ impl From<contract::ErrorCode> for ErrorCode {
             C::NotRunnable => Self::NotRunnable,
             C::BadEnv => Self::BadEnv,
             C::BadArgument => Self::BadArgument,
+            C::NotExportable => Self::NotExportable,
+            C::TooLarge => Self::TooLarge,
         }
     }
 }
@@ -233,6 +239,8 @@ mod tests {
             C::NotRunnable,
             C::BadEnv,
             C::BadArgument,
+            C::NotExportable,
+            C::TooLarge,
         ];
         let names: Vec<String> = codes
             .into_iter()

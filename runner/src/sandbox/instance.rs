@@ -5,6 +5,7 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use super::SandboxError;
+use super::bindings::exports::vudatasim::k6::k6_operator::{ExportSettings, StepArchive};
 use super::bindings::{Core, CorePre};
 use super::limits::{StoreState, call_fuel};
 use crate::contract::{
@@ -170,12 +171,7 @@ impl CoreInstance {
         plan: &Plan,
         template: Option<&str>,
     ) -> Result<Result<String, RenderError>, SandboxError> {
-        let size = template.map_or(0, str::len)
-            + plan
-                .steps
-                .iter()
-                .map(|s| s.args.iter().map(String::len).sum::<usize>())
-                .sum::<usize>();
+        let size = template.map_or(0, str::len) + plan_bytes(plan);
         self.call("plan.render", size, |core, store| {
             core.vudatasim_k6_plan().call_render(store, plan, template)
         })
@@ -191,6 +187,33 @@ impl CoreInstance {
         self.call("plan.judge", 0, |core, store| {
             core.vudatasim_k6_plan()
                 .call_judge(store, exit, cause, kind)
+        })
+    }
+
+    /// `k6-operator.check`.
+    pub fn operator_check(
+        &mut self,
+        plan: &Plan,
+        settings: &ExportSettings,
+    ) -> Result<Vec<FieldError>, SandboxError> {
+        self.call("k6-operator.check", plan_bytes(plan), |core, store| {
+            core.vudatasim_k6_k6_operator()
+                .call_check(store, plan, settings)
+        })
+    }
+
+    /// `k6-operator.render`: fuel grows with the archives, which the core
+    /// encodes byte by byte.
+    pub fn operator_render(
+        &mut self,
+        plan: &Plan,
+        settings: &ExportSettings,
+        archives: &[StepArchive],
+    ) -> Result<Result<String, Vec<FieldError>>, SandboxError> {
+        let size = plan_bytes(plan) + archives.iter().map(|a| a.archive.len()).sum::<usize>();
+        self.call("k6-operator.render", size, |core, store| {
+            core.vudatasim_k6_k6_operator()
+                .call_render(store, plan, settings, archives)
         })
     }
 
@@ -257,6 +280,14 @@ impl CoreInstance {
                 .call_summary(store, parser)
         })
     }
+}
+
+/// The bytes of a plan's arguments, which its size grows with.
+fn plan_bytes(plan: &Plan) -> usize {
+    plan.steps
+        .iter()
+        .map(|s| s.args.iter().map(String::len).sum::<usize>())
+        .sum()
 }
 
 fn catalogue_bytes(catalogue: &[CatalogueEntry]) -> usize {

@@ -235,14 +235,14 @@ mod tests {
     }
 
     /// The embedded core loads, imports only its own type-only interface
-    /// and exports the three interfaces of the contract.
+    /// and exports the four interfaces of the contract.
     #[test]
     fn embedded_core_imports_no_function() {
         let sandbox = Sandbox::load(&PluginSource::default()).expect("the embedded core loads");
         let info = sandbox.info();
         assert_eq!(info.type_only_imports, ["vudatasim:k6/types@0.2.0"]);
         assert_eq!(info.package.as_deref(), Some("vudatasim:k6@0.2.0"));
-        for interface in ["config", "plan", "logs"] {
+        for interface in ["config", "plan", "logs", "k6-operator"] {
             assert!(
                 info.exports
                     .iter()

@@ -10,10 +10,12 @@
 //! - `recovery`: what a restart cleans up after a runner that died.
 //! - `catalogue`: scanning the script directories and asking k6 about them.
 //! - `ports`: free ports for k6's REST API.
+//! - `export`: the config as grafana/k6-operator manifests.
 
 mod catalogue;
 mod config_store;
 mod configs;
+mod export;
 mod ports;
 mod recovery;
 mod run_slot;
@@ -37,6 +39,7 @@ use crate::sandbox::{PluginSource, Sandbox, SandboxError, SharedCore};
 use crate::supervisor::StepRunner;
 use catalogue::Catalogue;
 use config_store::ConfigStore;
+pub use export::{DEFAULT_SUITE, OperatorExport};
 use run_slot::RunSlot;
 pub use runs::StartedRun;
 
@@ -167,6 +170,14 @@ pub enum ControlError {
         /// Summary.
         message: String,
         /// One entry per problem.
+        fields: Vec<FieldErrorBody>,
+    },
+    /// The request's parameters are not acceptable (HTTP 400).
+    #[error("{message}")]
+    BadRequest {
+        /// Summary.
+        message: String,
+        /// One entry per problem, named by its parameter.
         fields: Vec<FieldErrorBody>,
     },
     /// A run is in progress (HTTP 409).

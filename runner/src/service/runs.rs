@@ -249,7 +249,7 @@ impl Service {
 
     /// `20261125T133700Z`, with `-2`, `-3`… if a run started in the same
     /// second.
-    async fn new_run_id(&self) -> String {
+    pub(super) async fn new_run_id(&self) -> String {
         let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
             .to_string()
             .replace(['-', ':'], "");

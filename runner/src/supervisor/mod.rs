@@ -8,7 +8,9 @@
 //! - `stats`: CPU and RSS of the k6 process.
 //! - `progress`: step n of m, elapsed and ETA.
 //! - `step`: one step from its snapshot to its verdict.
+//! - `export`: the archives of an export to k6-operator.
 
+mod export;
 pub mod k6_api;
 pub mod process;
 mod progress;

@@ -10,7 +10,7 @@
 
 mod files;
 mod output;
-mod snapshot;
+pub(super) mod snapshot;
 mod watch;
 
 use std::os::unix::process::ExitStatusExt;
