@@ -29,7 +29,7 @@ pub const MAX_LOG_LINES: usize = 5_000;
 /// file has the whole line).
 pub const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
 /// Most log lines one [`Event::Logs`] carries. The output of a step is
-/// published about 20 times a second, so a live view gets up to 500 lines a
+/// published about 10 times a second, so a live view gets up to 250 lines a
 /// second: more than anyone reads, and a bound on what a k6 logging on
 /// every iteration (10,000 lines a second on two cores) costs each
 /// watcher. Warnings and errors are kept first, then the newest lines.
@@ -39,7 +39,7 @@ pub const MAX_LIVE_LOG_LINES: usize = 25;
 pub const MAX_METRICS_POINTS: usize = 3_600;
 /// Events buffered for all subscribers; one that falls further behind
 /// skips the oldest. At most about 20 events a second are published (log
-/// lines come in batches), so this is a minute of slack.
+/// lines come in batches), so this is close to a minute of slack.
 pub const EVENT_BUFFER: usize = 1_024;
 
 /// Something that changed, as pushed to subscribers.

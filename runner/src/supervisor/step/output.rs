@@ -37,8 +37,10 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// that gets this far ahead waits (the parser is many times faster than k6
 /// writes, so it never does in practice).
 const INPUT_BUFFER: usize = 256;
-/// Log lines are published to the hub at most this often, in one event.
-pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+/// Log lines are published to the hub at most this often, in one event:
+/// ten events a second look live to a reader and keep the fan-out's
+/// wake-ups per watcher few.
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(100);
 /// Largest `--summary-export` file read.
 const MAX_SUMMARY_EXPORT_BYTES: u64 = 16 << 20;
 /// After a read that found less than half a buffer, a reader waits this
