@@ -60,6 +60,8 @@
 //! - [`k6`]: finding k6 and reading its version.
 //! - [`supervisor`]: running a suite: processes, output, stop, verdicts.
 //! - [`persistence`]: the data directory (config, runs, logs).
+//! - [`history`]: every ended run in SQLite: listing, baselines,
+//!   comparison, trends.
 //! - [`hub`]: live status, recent logs, event broadcast.
 //! - [`model`]: the JSON documents of the API and of run records.
 //! - [`service`]: the control plane as one object.
@@ -76,6 +78,7 @@ pub mod auth;
 pub mod contract;
 pub mod demo_target;
 pub mod headless;
+pub mod history;
 pub mod hub;
 pub mod k6;
 pub mod model;

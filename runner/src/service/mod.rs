@@ -28,6 +28,7 @@ use tokio::sync::broadcast;
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::contract::Policy;
+use crate::history::History;
 use crate::hub::{Hub, LogFilter, Published};
 use crate::k6::{K6Binary, K6Error};
 use crate::model::{FieldErrorBody, LogLine, MetricsPoint, Status};
@@ -112,6 +113,9 @@ pub enum ServiceError {
         #[source]
         source: std::io::Error,
     },
+    /// The history database.
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
     /// The stored config or the defaults could not be loaded.
     #[error("cannot load the config: {0}")]
     Config(#[from] ControlError),
@@ -212,6 +216,9 @@ pub struct Service {
     /// ran: newer than the disk's while a write is being retried.
     live: Mutex<Option<RecordReader>>,
     audit: AuditLog,
+    /// Every ended run, for listing and comparison; its own owner (see
+    /// [`crate::history`]), told here when a run ends.
+    history: History,
 }
 
 impl Service {
@@ -243,6 +250,11 @@ impl Service {
     /// The loaded core component.
     pub fn sandbox(&self) -> &Sandbox {
         self.core.sandbox()
+    }
+
+    /// The run history.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// The data directory.
