@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use k6_runner::auth::Tokens;
+use k6_runner::history::BaselineChoice;
 use k6_runner::sandbox::{PluginSource, Sandbox};
 use k6_runner::service::{ControlError, Service, ServiceConfig};
 
@@ -36,7 +37,9 @@ enum Command {
     /// Print the `k6_all.sh` a config file would run.
     Render(FileArgs),
     /// Run a config's suite without a server: progress on stderr, the run
-    /// record as JSON on stdout; exit 0 only if every script passed.
+    /// record as JSON on stdout; exit 0 only if every script passed (1
+    /// if one failed; with `--baseline`, 3 if all passed but the run
+    /// regressed against the baseline).
     Run(RunArgs),
     /// The core component.
     Plugin {
@@ -139,6 +142,11 @@ struct RunArgs {
     /// Also serve the example scripts' local HTTP target on this address.
     #[arg(long, value_name = "ADDR")]
     demo_target: Option<SocketAddr>,
+    /// Compare the run with a stored run of the data directory's history
+    /// (`last`: the newest run before it; or a run id), print the
+    /// comparison on stderr, and exit 3 if a regression budget is crossed.
+    #[arg(long, value_name = "last|ID", requires = "data_dir")]
+    baseline: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -285,14 +293,48 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         stopper.stop_run(k6_runner::contract::StopCause::Operator);
     });
     let mut stderr = std::io::stderr();
-    let record = k6_runner::headless::run(service, &mut stderr)
+    let mut record = k6_runner::headless::run(service.clone(), &mut stderr)
         .await
         .context("running the suite")?;
+    let regressed = match &args.baseline {
+        None => false,
+        Some(choice) => {
+            let choice = match choice.as_str() {
+                "last" => BaselineChoice::Last,
+                id => BaselineChoice::Run(id.to_owned()),
+            };
+            match service
+                .history()
+                .judge(&record, choice.clone())
+                .await
+                .context("comparing with the baseline")?
+            {
+                Some((regression, comparisons)) => {
+                    for comparison in &comparisons {
+                        k6_runner::headless::print_comparison(&mut stderr, comparison);
+                    }
+                    record.regression = Some(regression);
+                    record.regression.as_ref().is_some_and(|r| r.regressed)
+                }
+                None => match choice {
+                    BaselineChoice::Run(id) => {
+                        bail!("no ended run {id} in the history of {}", data_dir.display())
+                    }
+                    _ => {
+                        eprintln!("no earlier run to compare with");
+                        false
+                    }
+                },
+            }
+        }
+    };
     println!("{}", serde_json::to_string_pretty(&record)?);
-    Ok(if k6_runner::headless::all_passed(&record) {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if !k6_runner::headless::all_passed(&record) {
         ExitCode::FAILURE
+    } else if regressed {
+        ExitCode::from(k6_runner::headless::EXIT_REGRESSED)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

@@ -28,7 +28,7 @@ mod schema;
 pub mod store;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode};
@@ -95,11 +95,29 @@ pub struct OpenReport {
 /// A job for the history thread.
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
-/// The history database. Cheap to clone (a sender to its thread).
+/// The history database. Cheap to clone; when the last clone goes, the
+/// thread finishes the job at hand and closes the database before the drop
+/// returns (so a reopened file is never still held by an old connection).
 #[derive(Clone)]
 pub struct History {
-    jobs: mpsc::Sender<Job>,
+    owner: Arc<Owner>,
     data: DataDir,
+}
+
+/// The history thread and the way to reach it.
+struct Owner {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop.
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for History {
@@ -138,8 +156,9 @@ impl History {
             Err(error) => return Err(error),
         };
         report.import = import::import_folders(&mut conn, data);
+        load_baselines(&mut conn, data)?;
         let (jobs, inbox) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("k6-history".into())
             .spawn(move || {
                 for job in inbox {
@@ -153,7 +172,10 @@ impl History {
             })?;
         Ok((
             Self {
-                jobs,
+                owner: Arc::new(Owner {
+                    jobs: Some(jobs),
+                    thread: Some(thread),
+                }),
                 data: data.clone(),
             },
             report,
@@ -167,7 +189,10 @@ impl History {
     ) -> Result<T, HistoryError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let data = self.data.clone();
-        self.jobs
+        self.owner
+            .jobs
+            .as_ref()
+            .ok_or(HistoryError::Closed)?
             .send(Box::new(move |conn| {
                 let _ = reply.send(job(conn, &data));
             }))
@@ -223,6 +248,7 @@ impl History {
         let id = id.to_owned();
         self.call(move |conn, data| {
             let stored = store::delete_run(conn, &id)?;
+            save_baselines(conn, data)?;
             let dir = data.run_dir(&id);
             let on_disk = dir.is_dir();
             if on_disk {
@@ -244,8 +270,9 @@ impl History {
             .into_iter()
             .map(|(key, _)| key)
             .collect();
-        self.call(move |conn, _| {
+        self.call(move |conn, data| {
             store::set_baseline(conn, &id, &entries)?;
+            save_baselines(conn, data)?;
             Ok(entries)
         })
         .await
@@ -254,8 +281,12 @@ impl History {
     /// Run `id` stops being a baseline; returns the entries it was one of.
     pub async fn clear_baseline(&self, id: &str) -> Result<Vec<String>, HistoryError> {
         let id = id.to_owned();
-        self.call(move |conn, _| store::clear_baseline(conn, &id))
-            .await
+        self.call(move |conn, data| {
+            let entries = store::clear_baseline(conn, &id)?;
+            save_baselines(conn, data)?;
+            Ok(entries)
+        })
+        .await
     }
 
     /// The ids of the runs that are some entry's baseline.
@@ -352,6 +383,47 @@ pub fn budgets_of(record: &RunRecord) -> Budgets {
         .get(BUDGETS_FIELD)
         .and_then(|value| serde_json::from_value::<Budgets>(value.clone()).ok())
         .unwrap_or_default()
+}
+
+/// The baselines' own file, `<data-dir>/baselines.json` (`{entry: run}`):
+/// like the run folders, it outlives the database, so a rebuilt database
+/// keeps its baselines.
+const BASELINES_FILE: &str = "baselines.json";
+
+/// Writes every baseline to [`BASELINES_FILE`], atomically.
+fn save_baselines(conn: &Connection, data: &DataDir) -> Result<(), HistoryError> {
+    let map: std::collections::BTreeMap<String, String> =
+        store::baselines(conn)?.into_iter().collect();
+    let json = serde_json::to_vec_pretty(&map).map_err(HistoryError::Encode)?;
+    let path = data.root().join(BASELINES_FILE);
+    crate::persistence::write_atomically(&path, &json).map_err(|error| HistoryError::Io {
+        action: "writing",
+        path,
+        source: std::io::Error::other(error),
+    })
+}
+
+/// Takes the baselines from [`BASELINES_FILE`] into a database that has
+/// none (a new or rebuilt one), for runs it holds.
+fn load_baselines(conn: &mut Connection, data: &DataDir) -> Result<(), HistoryError> {
+    if !store::baselines(conn)?.is_empty() {
+        return Ok(());
+    }
+    let path = data.root().join(BASELINES_FILE);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(());
+    };
+    let Ok(map) = serde_json::from_slice::<std::collections::BTreeMap<String, String>>(&bytes)
+    else {
+        tracing::warn!(path = %path.display(), "unreadable baselines file; no baselines restored");
+        return Ok(());
+    };
+    for (entry, run) in map {
+        if store::record(conn, &run)?.is_some() {
+            store::set_baseline(conn, &run, &[entry])?;
+        }
+    }
+    Ok(())
 }
 
 /// Opens the database at `path` in WAL mode, checks it and brings its

@@ -198,7 +198,8 @@ async fn a_run_is_judged_against_its_baseline_and_can_be_deleted() {
 
 /// A database file that is not a database is set aside (kept, not
 /// overwritten) and rebuilt from the run folders; the new file is a real
-/// SQLite database in WAL mode that the `sqlite3` shell can read.
+/// SQLite database in WAL mode that the `sqlite3` shell can read, and the
+/// baselines come back from their own file.
 #[tokio::test]
 async fn a_corrupt_database_is_set_aside_and_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
@@ -207,10 +208,23 @@ async fn a_corrupt_database_is_set_aside_and_rebuilt() {
         &data,
         &record("20261201T000000Z", "2026-12-01T00:00:00Z", 1.0),
     );
+    {
+        let (history, _) = History::open(&data).unwrap();
+        let run = history.record("20261201T000000Z").await.unwrap().unwrap();
+        history.set_baseline(&run).await.unwrap();
+    }
     let path = data.root().join(DB_FILE);
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
     std::fs::write(&path, b"this is no database, just some bytes....").unwrap();
     let (history, report) = History::open(&data).unwrap();
     let aside = report.set_aside.expect("set aside");
+    assert_eq!(
+        history.baseline_runs().await.unwrap(),
+        ["20261201T000000Z"],
+        "the baseline survives the rebuild"
+    );
     assert_eq!(
         std::fs::read(&aside).unwrap(),
         b"this is no database, just some bytes...."
