@@ -94,6 +94,14 @@ struct CommonArgs {
     /// A Handlebars template for `k6_all.sh` (default: the core's).
     #[arg(long, value_name = "FILE")]
     template: Option<PathBuf>,
+    /// Keep only the newest N ended runs in the history (older ones are
+    /// deleted, folders included; baselines are kept); 0 keeps all.
+    #[arg(long, value_name = "N", default_value_t = k6_runner::history::retention::DEFAULT_KEEP_RUNS)]
+    keep_runs: u32,
+    /// Also delete runs that started more than DAYS days ago (baselines
+    /// are kept). Default: no age limit.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    keep_days: Option<u32>,
     #[command(flatten)]
     plugin: PluginArgs,
     /// Compile the core at every start instead of caching its native code.
@@ -374,6 +382,10 @@ async fn start_service(data_dir: &Path, common: &CommonArgs) -> Result<Arc<Servi
     config.stop_grace = Duration::from_secs(common.stop_grace);
     config.step_log_max_bytes = common.step_log_max_bytes;
     config.template = common.template.clone();
+    config.retention = k6_runner::history::retention::Retention {
+        keep_runs: Some(common.keep_runs).filter(|n| *n > 0),
+        keep_days: common.keep_days,
+    };
     config.plugin.file = common.plugin.plugin.clone();
     config.plugin.expected_sha256 = common.plugin.plugin_sha256.clone();
     if common.no_plugin_cache {

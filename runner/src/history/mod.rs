@@ -21,9 +21,11 @@
 //! - `store`: the queries, one transaction per write.
 //! - `import`: run folders into the database.
 //! - [`compare`]: two runs compared, and the regression budgets.
+//! - [`retention`]: deleting runs beyond the newest N or older than D days.
 
 pub mod compare;
 mod import;
+pub mod retention;
 mod schema;
 pub mod store;
 
@@ -287,6 +289,23 @@ impl History {
             Ok(entries)
         })
         .await
+    }
+
+    /// Deletes the runs beyond `retention` (baselines and a run in
+    /// progress are kept), rows and folders; returns their ids.
+    pub async fn prune(
+        &self,
+        retention: retention::Retention,
+    ) -> Result<Vec<String>, HistoryError> {
+        let cutoff = retention.keep_days.map(|days| {
+            let age = Duration::from_secs(u64::from(days) * 86_400);
+            let then = std::time::SystemTime::now()
+                .checked_sub(age)
+                .unwrap_or(std::time::UNIX_EPOCH);
+            humantime::format_rfc3339_seconds(then).to_string()
+        });
+        self.call(move |conn, data| retention::prune(conn, data, retention, cutoff.as_deref()))
+            .await
     }
 
     /// The ids of the runs that are some entry's baseline.

@@ -252,3 +252,69 @@ async fn a_corrupt_database_is_set_aside_and_rebuilt() {
         "wal\n20261201T000000Z\n2\n"
     );
 }
+
+/// Retention keeps the newest N and the recent runs, never a baseline,
+/// and deletes the others' folders with their rows.
+#[tokio::test]
+async fn retention_deletes_old_runs_but_keeps_baselines() {
+    use super::retention::Retention;
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::open(dir.path()).unwrap();
+    let ids = [
+        ("20201201T000000Z", "2020-12-01T00:00:00Z"),
+        ("20201202T000000Z", "2020-12-02T00:00:00Z"),
+        ("20201203T000000Z", "2020-12-03T00:00:00Z"),
+        ("20991204T000000Z", "2099-12-04T00:00:00Z"),
+    ];
+    for (id, at) in ids {
+        write_folder(&data, &record(id, at, 1.0));
+    }
+    let (history, _) = History::open(&data).unwrap();
+    let oldest = history.record(ids[0].0).await.unwrap().unwrap();
+    history.set_baseline(&oldest).await.unwrap();
+    let deleted = history
+        .prune(Retention {
+            keep_runs: Some(2),
+            keep_days: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(deleted, [ids[1].0]);
+    assert!(!data.run_dir(ids[1].0).exists());
+    assert!(data.run_dir(ids[0].0).exists(), "the baseline stays");
+    let deleted = history
+        .prune(Retention {
+            keep_runs: None,
+            keep_days: Some(30),
+        })
+        .await
+        .unwrap();
+    assert_eq!(deleted, [ids[2].0]);
+    let left: Vec<String> = history
+        .list(RunFilter {
+            limit: 10,
+            ..RunFilter::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(left, [ids[3].0, ids[0].0]);
+}
+
+/// A run is judged under its own config's budgets, as the core checked
+/// them; a config without any gets the defaults.
+#[test]
+fn budgets_come_from_the_run_config() {
+    let mut run = record("r", "2026-12-01T00:00:00Z", 1.0);
+    assert_eq!(budgets_of(&run), Budgets::default());
+    run.config = serde_json::json!({"regressionBudgets": {"latencyP95Percent": 25}});
+    assert_eq!(
+        budgets_of(&run),
+        Budgets {
+            latency_p95_percent: 25.0,
+            ..Budgets::default()
+        }
+    );
+}

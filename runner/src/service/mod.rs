@@ -29,6 +29,7 @@ use tokio::sync::broadcast;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::contract::Policy;
 use crate::history::History;
+use crate::history::retention::Retention;
 use crate::hub::{Hub, LogFilter, Published};
 use crate::k6::{K6Binary, K6Error};
 use crate::model::{FieldErrorBody, LogLine, MetricsPoint, Status};
@@ -67,6 +68,9 @@ pub struct ServiceConfig {
     pub step_log_max_bytes: u64,
     /// A Handlebars template file for `k6_all.sh`; `None` uses the core's.
     pub template: Option<PathBuf>,
+    /// Which ended runs the history keeps (applied at start and after
+    /// every run).
+    pub retention: Retention,
 }
 
 impl ServiceConfig {
@@ -88,6 +92,7 @@ impl ServiceConfig {
             stop_grace: DEFAULT_STOP_GRACE,
             step_log_max_bytes: crate::persistence::logfile::MAX_LOG_PART_BYTES,
             template: None,
+            retention: Retention::default(),
         }
     }
 }
@@ -219,6 +224,7 @@ pub struct Service {
     /// Every ended run, for listing and comparison; its own owner (see
     /// [`crate::history`]), told here when a run ends.
     history: History,
+    retention: Retention,
 }
 
 impl Service {
@@ -255,6 +261,24 @@ impl Service {
     /// The run history.
     pub fn history(&self) -> &History {
         &self.history
+    }
+
+    /// Deletes the runs beyond the retention limits, each audited.
+    pub async fn apply_retention(&self) {
+        match self.history.prune(self.retention).await {
+            Ok(deleted) => {
+                for id in deleted {
+                    tracing::info!(run = %id, "run deleted by retention");
+                    self.audit(AuditEntry::new(
+                        "retention",
+                        "run.delete",
+                        "ok",
+                        Some(format!("run {id}: beyond the retention limits")),
+                    ));
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot apply the retention limits"),
+        }
     }
 
     /// The data directory.

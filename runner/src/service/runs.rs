@@ -183,6 +183,7 @@ impl Service {
             show_ended(s, &record);
             s.regressed = regressed;
         });
+        self.apply_retention().await;
     }
 
     /// Writes a finished run's record again with its verdict, in memory

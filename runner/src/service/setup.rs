@@ -111,7 +111,13 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
         live: Mutex::new(None),
         audit,
         history,
+        retention: config.retention,
     }))
+    .map(|service| {
+        let pruning = service.clone();
+        tokio::spawn(async move { pruning.apply_retention().await });
+        service
+    })
 }
 
 /// Opens the run history (importing the run folders it lacks) on a
@@ -187,6 +193,7 @@ async fn read_template(
             max_duration_seconds: 6,
             enabled_scripts: Vec::new(),
             interval_seconds: 0,
+            regression_budgets: None,
         },
         steps: Vec::new(),
         interval_seconds: 0,
