@@ -62,6 +62,7 @@
 //! - [`persistence`]: the data directory (config, runs, logs).
 //! - [`history`]: every ended run in SQLite: listing, baselines,
 //!   comparison, trends.
+//! - [`report`]: offline HTML reports and JUnit XML of stored runs.
 //! - [`hub`]: live status, recent logs, event broadcast.
 //! - [`model`]: the JSON documents of the API and of run records.
 //! - [`service`]: the control plane as one object.
@@ -83,6 +84,7 @@ pub mod hub;
 pub mod k6;
 pub mod model;
 pub mod persistence;
+pub mod report;
 pub mod sandbox;
 pub mod server;
 pub mod service;

@@ -1,7 +1,8 @@
 //! Run history: a newcomer runs the suite twice, sees both runs, compares
 //! them, sets a baseline; a slower third run is `regressed` and makes
 //! `k6-runner run --baseline` exit non-zero; a restart keeps everything;
-//! a corrupt database is rebuilt from the run folders.
+//! a corrupt database is rebuilt from the run folders; reports download
+//! as self-contained HTML and JUnit XML.
 
 use std::time::Duration;
 
@@ -102,6 +103,34 @@ async fn history_compares_runs_and_flags_a_regression_against_the_baseline() {
         "{entry}"
     );
     assert_eq!(entry["thresholds"][0]["change"], "stillHeld");
+
+    // Reports: self-contained pages (inline SVG, no script, nothing
+    // fetched) and JUnit XML for CI.
+    for path in [
+        format!("/runs/{first}/report.html"),
+        format!("/compare/report.html?base={first}&run={second}"),
+    ] {
+        let (status, page) = runner.get(&path).await;
+        assert_eq!(status, 200, "{path}: {page}");
+        let page = page.as_str().unwrap();
+        assert!(
+            page.starts_with("<!DOCTYPE html>") && page.contains("<svg"),
+            "{path}"
+        );
+        assert!(
+            !page.contains("<script") && !page.contains("src="),
+            "{path}"
+        );
+        assert!(page.contains("hist.js"), "{path}");
+    }
+    let (status, junit) = runner.get(&format!("/runs/{first}/junit.xml")).await;
+    assert_eq!(status, 200);
+    let junit = junit.as_str().unwrap();
+    assert!(
+        junit.contains("<testsuites") && junit.contains("failures=\"0\""),
+        "{junit}"
+    );
+    assert!(junit.contains("threshold checks rate&gt;0.99"), "{junit}");
 
     // The series of each second, and a trend over both runs.
     let (_, series) = runner.get(&format!("/runs/{first}/metrics")).await;

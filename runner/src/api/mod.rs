@@ -20,6 +20,8 @@
 //! | DELETE | /runs/{id} | delete a run, its history and files (operators) |
 //! | PUT, DELETE | /runs/{id}/baseline | make a run its entries' baseline, or not (operators) |
 //! | GET | /compare | two runs compared (`?base=&run=`), with budget verdicts |
+//! | GET | /runs/{id}/report.html, /compare/report.html | offline HTML reports |
+//! | GET | /runs/{id}/junit.xml | thresholds and checks as JUnit test cases |
 //! | GET | /trend | one metric of one script over the last runs (`?script=&metric=&stat=&limit=`) |
 //! | GET | /script | the rendered `k6_all.sh` |
 //! | GET | /scripts | the script catalogue |
@@ -38,6 +40,7 @@ pub mod handlers;
 pub mod health;
 mod history;
 pub mod query;
+mod reports;
 mod runs;
 pub mod ws;
 
@@ -197,6 +200,8 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .or(runs::routes(service.clone(), view))
         .unify()
         .or(history::routes(service.clone(), view, operate))
+        .unify()
+        .or(reports::routes(service.clone(), view))
         .unify()
         .recover(error::recover)
         .unify()
