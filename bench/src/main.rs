@@ -16,6 +16,7 @@
 mod api_load;
 mod control;
 mod footprint;
+mod history;
 mod overhead;
 mod procs;
 mod runner;
@@ -78,6 +79,8 @@ enum What {
     Api,
     /// Goal 5: RSS and cold start.
     Footprint,
+    /// Goal 6: the run history (10,000 runs, 6-hour series, import).
+    History,
 }
 
 impl Cli {
@@ -108,7 +111,7 @@ fn main() -> Result<()> {
 
     let workspace = setup::workspace();
     let k6 = setup::k6_binary(cli.k6.as_deref())?;
-    let needs_runner = cli.what != What::Core;
+    let needs_runner = !matches!(cli.what, What::Core | What::History);
     let runner = if needs_runner {
         Some(setup::runner_binary(cli.runner.as_deref())?)
     } else {
@@ -160,6 +163,18 @@ fn main() -> Result<()> {
         })?;
         // The demo target's tasks end with the runtime.
         runtime.shutdown_timeout(Duration::from_secs(5));
+    }
+
+    if cli.wants(What::History) {
+        let options = history::HistoryOptions {
+            runs: if quick { 1_000 } else { 10_000 },
+            folders: if quick { 100 } else { 1_000 },
+            long_seconds: if quick { 3_600 } else { 21_600 },
+            repeats: if quick { 5 } else { 21 },
+        };
+        sections.push_str("\n## 6. Run history\n\n");
+        let runtime = tokio::runtime::Runtime::new()?;
+        sections.push_str(&runtime.block_on(history::run(&options))?);
     }
 
     report.push_str(&format!(

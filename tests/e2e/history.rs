@@ -72,12 +72,12 @@ async fn history_compares_runs_and_flags_a_regression_against_the_baseline() {
     // Both runs, newest first, and a page of one with the way to the next.
     let (status, page) = runner.get("/runs").await;
     assert_eq!(status, 200, "{page}");
-    assert_eq!(ids(&page), [second.clone(), first.clone()]);
+    assert_eq!(ids(&page), [second.as_str(), first.as_str()]);
     let (_, one) = runner.get("/runs?limit=1").await;
-    assert_eq!(ids(&one), [second.clone()]);
+    assert_eq!(ids(&one), [second.as_str()]);
     assert_eq!(one["nextBefore"], second.as_str());
     let (_, rest) = runner.get(&format!("/runs?limit=1&before={second}")).await;
-    assert_eq!(ids(&rest), [first.clone()]);
+    assert_eq!(ids(&rest), [first.as_str()]);
     let (_, none) = runner.get("/runs?script=other.js").await;
     assert!(ids(&none).is_empty());
     let (status, bad) = runner.get("/runs?state=sideways").await;
@@ -162,7 +162,7 @@ async fn history_compares_runs_and_flags_a_regression_against_the_baseline() {
     let crossed = record["regression"]["entries"][0]["crossed"].to_string();
     assert!(crossed.contains("latencyP95Ms"), "{crossed}");
     let (_, regressed) = runner.get("/runs?state=regressed").await;
-    assert_eq!(ids(&regressed), [third.clone()]);
+    assert_eq!(ids(&regressed), [third.as_str()]);
 
     // Deleting a run removes its files and its history; it is audited.
     let (status, _) = runner.delete(&format!("/runs/{second}")).await;
@@ -185,7 +185,7 @@ async fn history_compares_runs_and_flags_a_regression_against_the_baseline() {
     );
     let runner = Runner::start(&world, &[]);
     let (_, page) = runner.get("/runs").await;
-    assert_eq!(ids(&page), [third.clone(), first.clone()]);
+    assert_eq!(ids(&page), [third.as_str(), first.as_str()]);
     assert_eq!(page["runs"][1]["baseline"], true);
     assert_eq!(page["runs"][0]["regressed"], true);
     drop(runner);
@@ -198,7 +198,7 @@ async fn history_compares_runs_and_flags_a_regression_against_the_baseline() {
     std::fs::write(&db, b"garbage, not a database at all..........").unwrap();
     let runner = Runner::start(&world, &[]);
     let (_, page) = runner.get("/runs").await;
-    assert_eq!(ids(&page), [third.clone(), first.clone()]);
+    assert_eq!(ids(&page), [third.as_str(), first.as_str()]);
     assert_eq!(page["runs"][1]["baseline"], true);
     let aside = std::fs::read_dir(&world.data)
         .unwrap()
@@ -212,7 +212,7 @@ async fn history_compares_runs_and_flags_a_regression_against_the_baseline() {
     drop(runner);
     let runner = Runner::start(&world, &[]);
     let (_, again) = runner.get("/runs").await;
-    assert_eq!(ids(&again), [third.clone(), first.clone()]);
+    assert_eq!(ids(&again), [third.as_str(), first.as_str()]);
     drop(runner);
 
     // CI: a headless run against the baseline exits 3 on a regression and

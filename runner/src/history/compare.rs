@@ -204,6 +204,9 @@ enum Budget {
     FallPercent(f64),
 }
 
+/// A headline figure: its name, both values, and its budget if any.
+type Figure<'a> = (&'a str, (Option<f64>, Option<f64>), Option<Budget>);
+
 fn entry(
     key: &str,
     base: Option<&StepRecord>,
@@ -218,7 +221,7 @@ fn entry(
     let latency = |f: fn(&crate::model::Latency) -> Option<f64>| {
         move |s: &Summary| s.latency_ms.as_ref().and_then(f)
     };
-    let figures: [(&str, (Option<f64>, Option<f64>), Option<Budget>); 8] = [
+    let figures: [Figure; 8] = [
         (
             "requestsPerSecond",
             pick(&|s| s.requests_per_second),

@@ -49,9 +49,9 @@ pub fn junit_xml(record: &RunRecord) -> String {
         tests += cases.len();
         failures += failed;
         let class = format!("{:02}-{}", step.step, step.script);
-        let _ = write!(
+        let _ = writeln!(
             suites,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">\n",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">",
             escape(&class),
             cases.len()
         );
@@ -65,9 +65,9 @@ pub fn junit_xml(record: &RunRecord) -> String {
             match failure {
                 None => suites.push_str("/>\n"),
                 Some(message) => {
-                    let _ = write!(
+                    let _ = writeln!(
                         suites,
-                        "><failure message=\"{}\"/></testcase>\n",
+                        "><failure message=\"{}\"/></testcase>",
                         escape(&message)
                     );
                 }

@@ -113,10 +113,9 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
         history,
         retention: config.retention,
     }))
-    .map(|service| {
+    .inspect(|service| {
         let pruning = service.clone();
         tokio::spawn(async move { pruning.apply_retention().await });
-        service
     })
 }
 
