@@ -178,9 +178,15 @@ fn main() -> Result<()> {
     }
 
     report.push_str(&format!(
-        "- load average after: {}; wall time {:.0} s\n- command: `cargo run --release -p k6-bench -- {}`\n",
+        "- load average after: {}; wall time {:.0} s\n- command: `cargo run {}-p k6-bench -- {}`\n",
         procs::load_average(),
         began.elapsed().as_secs_f64(),
+        // An unoptimised build measures upper bounds; say which it was.
+        if cfg!(debug_assertions) {
+            ""
+        } else {
+            "--release "
+        },
         std::env::args().skip(1).collect::<Vec<_>>().join(" "),
     ));
     report.push_str(&sections);
