@@ -1,6 +1,8 @@
 //! Run history: a newcomer runs the suite twice, sees both runs, compares
 //! them, sets a baseline; a slower third run is `regressed` and makes
-//! `k6-runner run --baseline` exit non-zero; a restart keeps everything;
+//! `k6-runner run --baseline` exit non-zero; a restart (even after a
+//! SIGKILL) keeps everything, a run the database lacks coming back from
+//! its folder;
 //! a corrupt database is rebuilt from the run folders; reports download
 //! as self-contained HTML and JUnit XML.
 
@@ -173,8 +175,10 @@ async fn history_compares_runs_and_flags_a_regression_against_the_baseline() {
     let (_, audit) = runner.get("/audit").await;
     assert!(audit.to_string().contains("run.delete"), "{audit}");
 
-    // A restart keeps everything, and the file is plain SQLite.
-    drop(runner);
+    // A runner killed with SIGKILL keeps everything, and the file is plain
+    // SQLite. A finished run the database lacks (as after a kill between
+    // its run.json and its database write) comes back from its folder.
+    runner.kill9();
     let db = world.data.join("history.sqlite");
     assert_eq!(
         sqlite3(
@@ -182,6 +186,15 @@ async fn history_compares_runs_and_flags_a_regression_against_the_baseline() {
             "SELECT count(*) FROM runs; SELECT count(*) > 0 FROM series;"
         ),
         "2\n1\n"
+    );
+    let key = format!("(SELECT key FROM runs WHERE id = '{third}')");
+    sqlite3(
+        &db,
+        &format!(
+            "DELETE FROM steps WHERE run = {key}; DELETE FROM metrics WHERE run = {key}; \
+             DELETE FROM thresholds WHERE run = {key}; DELETE FROM series WHERE run = {key}; \
+             DELETE FROM runs WHERE id = '{third}';"
+        ),
     );
     let runner = Runner::start(&world, &[]);
     let (_, page) = runner.get("/runs").await;
