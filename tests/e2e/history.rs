@@ -1,10 +1,9 @@
 //! Run history: a newcomer runs the suite twice, sees both runs, compares
 //! them, sets a baseline; a slower third run is `regressed` and makes
 //! `k6-runner run --baseline` exit non-zero; a restart (even after a
-//! SIGKILL) keeps everything, a run the database lacks coming back from
-//! its folder;
-//! a corrupt database is rebuilt from the run folders; reports download
-//! as self-contained HTML and JUnit XML.
+//! SIGKILL) keeps everything, a run the database lacks coming back from its
+//! folder; a corrupt database is rebuilt from the run folders; reports
+//! download as self-contained HTML and JUnit XML.
 
 use std::time::Duration;
 
