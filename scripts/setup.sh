@@ -62,4 +62,13 @@ if [ "${1:-}" = test ]; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq golang-go >/dev/null
   fi
   go version >/dev/null
+  # The history tests open the runner's database with the sqlite3 shell,
+  # to show it is a plain SQLite file any tool can read.
+  if ! command -v sqlite3 >/dev/null; then
+    echo "setup: installing sqlite3"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq sqlite3 >/dev/null
+  fi
 fi

@@ -17,6 +17,7 @@
 mod api_load;
 mod control;
 mod footprint;
+mod history;
 mod overhead;
 mod procs;
 mod runner;
@@ -82,6 +83,8 @@ enum What {
     Footprint,
     /// Goal 6: a chatty script watched by 0, 10 and 200 WebSocket clients.
     Watched,
+    /// Goal 7: the run history (10,000 runs, 6-hour series, import).
+    History,
 }
 
 impl Cli {
@@ -112,7 +115,7 @@ fn main() -> Result<()> {
 
     let workspace = setup::workspace();
     let k6 = setup::k6_binary(cli.k6.as_deref())?;
-    let needs_runner = cli.what != What::Core;
+    let needs_runner = !matches!(cli.what, What::Core | What::History);
     let runner = if needs_runner {
         Some(setup::runner_binary(cli.runner.as_deref())?)
     } else {
@@ -170,10 +173,28 @@ fn main() -> Result<()> {
         runtime.shutdown_timeout(Duration::from_secs(5));
     }
 
+    if cli.wants(What::History) {
+        let options = history::HistoryOptions {
+            runs: if quick { 1_000 } else { 10_000 },
+            folders: if quick { 100 } else { 1_000 },
+            long_seconds: if quick { 3_600 } else { 21_600 },
+            repeats: if quick { 5 } else { 21 },
+        };
+        sections.push_str("\n## 7. Run history\n\n");
+        let runtime = tokio::runtime::Runtime::new()?;
+        sections.push_str(&runtime.block_on(history::run(&options))?);
+    }
+
     report.push_str(&format!(
-        "- load average after: {}; wall time {:.0} s\n- command: `cargo run --release -p k6-bench -- {}`\n",
+        "- load average after: {}; wall time {:.0} s\n- command: `cargo run {}-p k6-bench -- {}`\n",
         procs::load_average(),
         began.elapsed().as_secs_f64(),
+        // An unoptimised build measures upper bounds; say which it was.
+        if cfg!(debug_assertions) {
+            ""
+        } else {
+            "--release "
+        },
         std::env::args().skip(1).collect::<Vec<_>>().join(" "),
     ));
     report.push_str(&sections);

@@ -185,7 +185,8 @@ pub async fn bare_k6(
 
 fn output_file(dir: &std::path::Path, name: &str) -> Result<Stdio> {
     let path = dir.join(name);
-    let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let file =
+        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
     Ok(Stdio::from(file))
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::history::compare::{Comparison, Verdict};
 use crate::hub::Event;
 use crate::model::{LogLevel, LogStream, RunRecord, StepState};
 use crate::service::{ControlError, Service};
@@ -108,4 +109,60 @@ pub fn all_passed(record: &RunRecord) -> bool {
             .steps
             .iter()
             .all(|step| step.state == StepState::Completed)
+}
+
+/// Exit code of `k6-runner run --baseline` when every script passed but
+/// the run regressed against the baseline (1 stays "a script failed").
+pub const EXIT_REGRESSED: u8 = 3;
+
+/// Writes `comparison` as a table: one block per entry, one line per
+/// headline figure with both values, the change and the verdict.
+pub fn print_comparison(out: &mut dyn Write, comparison: &Comparison) {
+    let _ = writeln!(
+        out,
+        "compared with run {}: {}",
+        comparison.base,
+        verdict_word(comparison.verdict)
+    );
+    for entry in &comparison.entries {
+        let _ = writeln!(out, "  {} ({})", entry.entry, verdict_word(entry.verdict));
+        for delta in &entry.headline {
+            let value = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
+            let change = delta
+                .relative_percent
+                .map_or(String::new(), |p| format!("{p:+.1}%"));
+            let budget = delta
+                .budget
+                .map_or(String::new(), |b| format!("budget {b}"));
+            let _ = writeln!(
+                out,
+                "    {:<18} {:>12} -> {:<12} {:>8}  {:<12} {}",
+                delta.name,
+                value(delta.base),
+                value(delta.run),
+                change,
+                budget,
+                if delta.verdict == Verdict::Regressed {
+                    "REGRESSED"
+                } else {
+                    ""
+                }
+            );
+        }
+        for threshold in &entry.thresholds {
+            let _ = writeln!(
+                out,
+                "    threshold {} {}: {:?}",
+                threshold.metric, threshold.expression, threshold.change
+            );
+        }
+    }
+}
+
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Ok => "within budgets",
+        Verdict::Incomparable => "nothing to compare",
+        Verdict::Regressed => "REGRESSED",
+    }
 }

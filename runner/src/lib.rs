@@ -60,6 +60,9 @@
 //! - [`k6`]: finding k6 and reading its version.
 //! - [`supervisor`]: running a suite: processes, output, stop, verdicts.
 //! - [`persistence`]: the data directory (config, runs, logs).
+//! - [`history`]: every ended run in SQLite: listing, baselines,
+//!   comparison, trends.
+//! - [`report`]: offline HTML reports and JUnit XML of stored runs.
 //! - [`hub`]: live status, recent logs, event broadcast.
 //! - [`model`]: the JSON documents of the API and of run records.
 //! - [`service`]: the control plane as one object.
@@ -76,10 +79,12 @@ pub mod auth;
 pub mod contract;
 pub mod demo_target;
 pub mod headless;
+pub mod history;
 pub mod hub;
 pub mod k6;
 pub mod model;
 pub mod persistence;
+pub mod report;
 pub mod sandbox;
 pub mod server;
 pub mod service;

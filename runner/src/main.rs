@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use k6_runner::auth::Tokens;
+use k6_runner::history::BaselineChoice;
 use k6_runner::sandbox::{PluginSource, Sandbox};
 use k6_runner::service::{ControlError, Service, ServiceConfig};
 
@@ -36,7 +37,9 @@ enum Command {
     /// Print the `k6_all.sh` a config file would run.
     Render(FileArgs),
     /// Run a config's suite without a server: progress on stderr, the run
-    /// record as JSON on stdout; exit 0 only if every script passed.
+    /// record as JSON on stdout; exit 0 only if every script passed (1
+    /// if one failed; with `--baseline`, 3 if all passed but the run
+    /// regressed against the baseline).
     Run(RunArgs),
     /// Print a config's suite as manifests for another engine.
     Export {
@@ -137,6 +140,14 @@ struct CommonArgs {
     /// A Handlebars template for `k6_all.sh` (default: the core's).
     #[arg(long, value_name = "FILE")]
     template: Option<PathBuf>,
+    /// Keep only the newest N ended runs in the history (older ones are
+    /// deleted, folders included; baselines are kept); 0 keeps all.
+    #[arg(long, value_name = "N", default_value_t = k6_runner::history::retention::DEFAULT_KEEP_RUNS)]
+    keep_runs: u32,
+    /// Also delete runs that started more than DAYS days ago (baselines
+    /// are kept). Default: no age limit.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    keep_days: Option<u32>,
     #[command(flatten)]
     plugin: PluginArgs,
     /// Compile the core at every start instead of caching its native code.
@@ -185,6 +196,11 @@ struct RunArgs {
     /// Also serve the example scripts' local HTTP target on this address.
     #[arg(long, value_name = "ADDR")]
     demo_target: Option<SocketAddr>,
+    /// Compare the run with a stored run of the data directory's history
+    /// (`last`: the newest run before it; or a run id), print the
+    /// comparison on stderr, and exit 3 if a regression budget is crossed.
+    #[arg(long, value_name = "last|ID", requires = "data_dir")]
+    baseline: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -358,14 +374,48 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         stopper.stop_run(k6_runner::contract::StopCause::Operator);
     });
     let mut stderr = std::io::stderr();
-    let record = k6_runner::headless::run(service, &mut stderr)
+    let mut record = k6_runner::headless::run(service.clone(), &mut stderr)
         .await
         .context("running the suite")?;
+    let regressed = match &args.baseline {
+        None => false,
+        Some(choice) => {
+            let choice = match choice.as_str() {
+                "last" => BaselineChoice::Last,
+                id => BaselineChoice::Run(id.to_owned()),
+            };
+            match service
+                .history()
+                .judge(&record, choice.clone())
+                .await
+                .context("comparing with the baseline")?
+            {
+                Some((regression, comparisons)) => {
+                    for comparison in &comparisons {
+                        k6_runner::headless::print_comparison(&mut stderr, comparison);
+                    }
+                    record.regression = Some(regression);
+                    record.regression.as_ref().is_some_and(|r| r.regressed)
+                }
+                None => match choice {
+                    BaselineChoice::Run(id) => {
+                        bail!("no ended run {id} in the history of {}", data_dir.display())
+                    }
+                    _ => {
+                        eprintln!("no earlier run to compare with");
+                        false
+                    }
+                },
+            }
+        }
+    };
     println!("{}", serde_json::to_string_pretty(&record)?);
-    Ok(if k6_runner::headless::all_passed(&record) {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if !k6_runner::headless::all_passed(&record) {
         ExitCode::FAILURE
+    } else if regressed {
+        ExitCode::from(k6_runner::headless::EXIT_REGRESSED)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
@@ -405,6 +455,10 @@ async fn start_service(data_dir: &Path, common: &CommonArgs) -> Result<Arc<Servi
     config.stop_grace = Duration::from_secs(common.stop_grace);
     config.step_log_max_bytes = common.step_log_max_bytes;
     config.template = common.template.clone();
+    config.retention = k6_runner::history::retention::Retention {
+        keep_runs: Some(common.keep_runs).filter(|n| *n > 0),
+        keep_days: common.keep_days,
+    };
     config.plugin.file = common.plugin.plugin.clone();
     config.plugin.expected_sha256 = common.plugin.plugin_sha256.clone();
     if common.no_plugin_cache {

@@ -182,6 +182,7 @@ fn sample_config(users: u32) -> Config {
             args: None,
         }],
         interval_seconds: 5,
+        regression_budgets: None,
     }
 }
 

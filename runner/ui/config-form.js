@@ -112,6 +112,8 @@ export const config = {
     for (const name of NUMBER_FIELDS) value[name] = numberOrText($(`f-${name}`).value.trim());
     value.testDuration = $('f-testDuration').value.trim();
     value.enabledScripts = this.entries.map(entryJson);
+    // The form has no inputs for the budgets: the stored ones are kept.
+    if (this.saved?.regressionBudgets) value.regressionBudgets = this.saved.regressionBudgets;
     return value;
   },
 

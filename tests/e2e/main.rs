@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod corpus;
 mod faults;
+mod history;
 mod hostile;
 mod lifecycle;
 mod limits;

@@ -221,6 +221,28 @@ impl Api {
         .await
     }
 
+    /// `PUT <base><path>` with no body.
+    pub async fn put(&self, path: &str) -> (u16, Value) {
+        read(
+            self.request(reqwest::Method::PUT, path)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// `DELETE <base><path>`.
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        read(
+            self.request(reqwest::Method::DELETE, path)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     /// Sets the config, asserting it was accepted.
     pub async fn configure(&self, config: &Value) {
         let (status, body) = self.put_json("/config", config).await;

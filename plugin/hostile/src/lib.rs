@@ -179,6 +179,7 @@ impl config::Guest for Hostile {
                 })
                 .collect(),
             interval_seconds: 5,
+            regression_budgets: None,
         };
         Defaults {
             config,

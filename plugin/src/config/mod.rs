@@ -5,13 +5,15 @@
 //! rule as a [`FieldError`], in a stable order (the fields in the order of
 //! the JSON form — `globalUserCount`, `testDuration`, `rampUpDuration`,
 //! `maxDuration`, `enabledScripts` with each entry's own fields in their
-//! order, `intervalBetweenTests` — then unknown fields by name). Messages
+//! order, `intervalBetweenTests`, `regressionBudgets` — then unknown fields
+//! by name). Messages
 //! name the field (`enabledScripts[2].users`), show the value (escaped and
 //! shortened, so a hostile value cannot garble a log or a page) and state
 //! the rule.
 //!
 //! # Layout
 //!
+//! - `budgets`: the regression budgets;
 //! - `checker`: reading an object's fields and collecting errors;
 //! - `entry`: the entries of `enabledScripts` and the settings a step
 //!   inherits from the global fields;
@@ -24,6 +26,7 @@
 //! allowed range in the message. A number too large for any float (`1e400`)
 //! is refused by the JSON reader itself, as `malformed-json`.
 
+mod budgets;
 mod checker;
 mod entry;
 mod text;
@@ -33,6 +36,7 @@ use serde_json::Value;
 use crate::duration;
 use crate::json::{self, SyntaxError};
 use crate::types::{CatalogueEntry, Config, Defaults, ErrorCode, FieldError, Policy, ScriptKind};
+pub use budgets::{BUDGET_FIELDS, REGRESSION_BUDGETS, default_budgets};
 use checker::{Checker, Fields};
 pub(crate) use entry::ENABLED_SCRIPTS;
 pub use entry::{
@@ -88,13 +92,14 @@ const MAX_DURATION: &str = "maxDuration";
 const INTERVAL: &str = "intervalBetweenTests";
 /// Every field of the config, in the order of the JSON form and of error
 /// reports.
-pub const FIELDS: [&str; 6] = [
+pub const FIELDS: [&str; 7] = [
     USERS,
     TEST_DURATION,
     RAMP_UP,
     MAX_DURATION,
     ENABLED_SCRIPTS,
     INTERVAL,
+    REGRESSION_BUDGETS,
 ];
 
 /// The limits used when the host sets none (see `config.default-policy` in the WIT).
@@ -160,6 +165,7 @@ pub fn default_config(catalogue: &[CatalogueEntry], policy: &Policy) -> Defaults
                 })
                 .collect(),
             interval_seconds: DEFAULT_INTERVAL_SECONDS.min(policy.max_interval_seconds),
+            regression_budgets: None,
         },
         left_out: left_out.iter().map(|entry| entry.name.clone()).collect(),
     }
@@ -223,6 +229,10 @@ pub fn validate(
     let interval = check
         .required(&fields, INTERVAL, rule(INTERVAL))
         .and_then(|v| check.whole(INTERVAL, v, (0, policy.max_interval_seconds), "seconds", ""));
+    // Optional: absent means the defaults; `Some(None)` marks a bad one.
+    let budgets = check
+        .optional(&fields, REGRESSION_BUDGETS)
+        .map(|v| budgets::budgets(&mut check, v, &document.duplicates));
     check.unknown_fields(&fields, &FIELDS, "the config");
 
     match (users, test, ramp_up, max, scripts, interval) {
@@ -236,6 +246,7 @@ pub fn validate(
                 max_duration_seconds: max,
                 enabled_scripts: scripts,
                 interval_seconds: interval,
+                regression_budgets: budgets.flatten(),
             })
         }
         _ => Err(check.errors),
@@ -276,7 +287,8 @@ fn rule(name: &'static str) -> impl FnOnce(&Policy) -> String {
 /// Two-space indent, fields in the order of [`FIELDS`], no trailing
 /// newline, `testDuration` as a duration string, one entry of
 /// `enabledScripts` per line: its name when it has no settings, otherwise
-/// an object on one line with its fields in the order of [`ENTRY_FIELDS`].
+/// an object on one line with its fields in the order of [`ENTRY_FIELDS`];
+/// `regressionBudgets` only when the config has them, on one line.
 /// It is written by hand because a serializer returns a `Result` whose
 /// error cannot happen here, and this function must not be able to fail
 /// or panic.
@@ -291,8 +303,13 @@ pub fn to_json(cfg: &Config) -> String {
             .collect();
         format!("[\n{}\n  ]", items.join(",\n"))
     };
+    let budgets = cfg
+        .regression_budgets
+        .as_ref()
+        .map(|b| format!(",\n  \"{REGRESSION_BUDGETS}\": {}", budgets::to_json(b)))
+        .unwrap_or_default();
     format!(
-        "{{\n  \"{USERS}\": {},\n  \"{TEST_DURATION}\": {},\n  \"{RAMP_UP}\": {},\n  \"{MAX_DURATION}\": {},\n  \"{ENABLED_SCRIPTS}\": {},\n  \"{INTERVAL}\": {}\n}}",
+        "{{\n  \"{USERS}\": {},\n  \"{TEST_DURATION}\": {},\n  \"{RAMP_UP}\": {},\n  \"{MAX_DURATION}\": {},\n  \"{ENABLED_SCRIPTS}\": {},\n  \"{INTERVAL}\": {}{budgets}\n}}",
         cfg.global_user_count,
         text::json_string(&duration::format(cfg.test_duration_seconds)),
         cfg.ramp_up_seconds,

@@ -89,6 +89,7 @@ fn default_config_enables_k6_scripts_only() {
             max_duration_seconds: 120,
             enabled_scripts: plain_all(&["a.js", "b.js", "smoke.js"]),
             interval_seconds: 5,
+            regression_budgets: None,
         }
     );
     assert_eq!(
@@ -128,6 +129,7 @@ fn default_config_fits_a_tighter_policy() {
             max_duration_seconds: 20,
             enabled_scripts: plain_all(&["a.js", "b.js"]),
             interval_seconds: 1,
+            regression_budgets: None,
         }
     );
     assert_eq!(validate(&to_json(&cfg), &tight, &catalogue()), Ok(cfg));
@@ -162,6 +164,7 @@ fn accepts_the_wit_example() {
             max_duration_seconds: 1200,
             enabled_scripts: plain_all(&["smoke.js"]),
             interval_seconds: 10,
+            regression_budgets: None,
         })
     );
 }
@@ -461,8 +464,8 @@ fn unknown_fields_are_named_with_the_known_ones() {
             .map(|e| e.message.as_str())
             .collect::<Vec<_>>(),
         vec![
-            "unknown field \"global_user_count\" (did you mean globalUserCount?); the config has only the fields globalUserCount, testDuration, rampUpDuration, maxDuration, enabledScripts and intervalBetweenTests",
-            "unknown field \"zzz\"; the config has only the fields globalUserCount, testDuration, rampUpDuration, maxDuration, enabledScripts and intervalBetweenTests",
+            "unknown field \"global_user_count\" (did you mean globalUserCount?); the config has only the fields globalUserCount, testDuration, rampUpDuration, maxDuration, enabledScripts, intervalBetweenTests and regressionBudgets",
+            "unknown field \"zzz\"; the config has only the fields globalUserCount, testDuration, rampUpDuration, maxDuration, enabledScripts, intervalBetweenTests and regressionBudgets",
         ]
     );
 }
@@ -646,6 +649,7 @@ fn canonical_json_text() {
         max_duration_seconds: 6_000,
         enabled_scripts: plain_all(&["smoke.js", "legacy/overall-1.sh"]),
         interval_seconds: 10,
+        regression_budgets: None,
     };
     assert_eq!(
         to_json(&cfg),
@@ -706,6 +710,7 @@ fn valid_config() -> impl Strategy<Value = Config> {
                     .map(|name| crate::support::plain(name))
                     .collect(),
                 interval_seconds: interval,
+                regression_budgets: None,
             })
         })
 }

@@ -3,6 +3,7 @@
 //! the verdicts, rendering) and anyone reading k6's output (the parsers on
 //! real k6 1.1.0 output). One test binary, so the suite links once.
 
+mod config_budgets;
 mod config_entries;
 mod config_hostile;
 mod config_validate;

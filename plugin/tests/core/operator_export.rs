@@ -33,6 +33,7 @@ fn plan_of(entries: Vec<SuiteEntry>) -> Plan {
         max_duration_seconds: 120,
         enabled_scripts: entries,
         interval_seconds: 30,
+        regression_budgets: None,
     };
     let ports = vec![6565; cfg.enabled_scripts.len()];
     let context = PlanContext {

@@ -43,6 +43,7 @@ fn config(enabled: &[&str]) -> Config {
         max_duration_seconds: 6_000,
         enabled_scripts: plain_all(enabled),
         interval_seconds: 10,
+        regression_budgets: None,
     }
 }
 

@@ -190,6 +190,7 @@ fn plan_of(steps: Vec<Step>, interval: u32) -> Plan {
                 .map(|s| crate::support::plain(&s.script))
                 .collect(),
             interval_seconds: interval,
+            regression_budgets: None,
         },
         steps,
         interval_seconds: interval,

@@ -37,7 +37,7 @@ fn json_text(text: impl Into<String>, status: StatusCode) -> Response {
 /// Records a control action's outcome in the audit log: `ok` with
 /// `detail`/`diff`, `refused` for what the caller got wrong (4xx), `error`
 /// for what failed on the runner's side (5xx).
-fn audit<T>(
+pub(super) fn audit<T>(
     service: &Service,
     who: &Identity,
     action: &str,

@@ -15,6 +15,14 @@
 //! | GET | /results | the last run's record |
 //! | GET | /runs/{id} | a run's record |
 //! | GET | /runs/{id}/files/{path} | a file a step left in the run's folder |
+//! | GET | /runs | the history, newest first (`?limit=&before=&script=&state=&from=&to=`) |
+//! | GET | /runs/{id}/metrics | a run's per-second series |
+//! | DELETE | /runs/{id} | delete a run, its history and files (operators) |
+//! | PUT, DELETE | /runs/{id}/baseline | make a run its entries' baseline, or not (operators) |
+//! | GET | /compare | two runs compared (`?base=&run=`), with budget verdicts |
+//! | GET | /runs/{id}/report.html, /compare/report.html | offline HTML reports |
+//! | GET | /runs/{id}/junit.xml | thresholds and checks as JUnit test cases |
+//! | GET | /trend | one metric of one script over the last runs (`?script=&metric=&stat=&limit=`) |
 //! | GET | /script | the rendered `k6_all.sh` |
 //! | GET | /scripts | the script catalogue |
 //! | GET | /export/k6-operator | the config as k6-operator manifests (`?parallelism=N…`, see [`export`]) |
@@ -23,7 +31,7 @@
 //! | GET | /health | readiness, open to all (see [`health`]) |
 //!
 //! GET routes and the WebSocket need the viewer role; config changes,
-//! start, stop and the audit log need the operator role (see [`Auth`]).
+//! start, stop, deleting runs, baselines and the audit log need the operator role (see [`Auth`]).
 //! `/health` alone needs no role: it tells a supervisor whether the runner
 //! can run k6, and nothing else.
 
@@ -32,7 +40,9 @@ pub mod error;
 pub mod export;
 pub mod handlers;
 pub mod health;
+mod history;
 pub mod query;
+mod reports;
 mod runs;
 pub mod ws;
 
@@ -198,6 +208,10 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .or(ws)
         .unify()
         .or(runs::routes(service.clone(), view))
+        .unify()
+        .or(history::routes(service.clone(), view, operate))
+        .unify()
+        .or(reports::routes(service.clone(), view))
         .unify()
         .recover(error::recover)
         .unify()

@@ -21,8 +21,8 @@ pub mod vocabulary;
 pub use catalogue::{ScriptInfo, TestInfo};
 pub use log::{LogLevel, LogLine, LogStream};
 pub use record::{
-    FileRecord, RunOutcome, RunRecord, RunRecordState, SnapshotRecord, StepRecord, StepSettings,
-    StepState,
+    FileRecord, Regression, RegressionEntry, RunOutcome, RunRecord, RunRecordState, SnapshotRecord,
+    StepRecord, StepSettings, StepState,
 };
 pub use status::{MetricsPoint, Progress, ProgressPhase, RunState, Status, StepStatus};
 pub use summary::{Latency, MetricRecord, Summary, SummarySource, Threshold};

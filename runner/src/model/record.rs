@@ -31,8 +31,34 @@ pub struct RunRecord {
     /// The runner that ran it.
     #[serde(default)]
     pub runner_version: Option<String>,
+    /// How it compares with its baselines, once it has ended and some
+    /// entry of it has a baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<Regression>,
     /// One entry per step, in order.
     pub steps: Vec<StepRecord>,
+}
+
+/// A run judged against its baselines' budgets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Regression {
+    /// Some entry crossed a budget.
+    pub regressed: bool,
+    /// Each entry that had a baseline.
+    pub entries: Vec<RegressionEntry>,
+}
+
+/// One suite entry judged against its baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegressionEntry {
+    /// `script#occurrence` (the second step of `a.js` is `a.js#2`).
+    pub entry: String,
+    /// The baseline run.
+    pub baseline: String,
+    /// The figures whose budget it crossed (`latencyP95Ms`), if any.
+    pub crossed: Vec<String>,
 }
 
 /// Where a run is.

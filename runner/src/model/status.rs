@@ -18,6 +18,10 @@ pub struct Status {
     /// How the last run ended, once it has (`passed`, `failed`, `stopped`,
     /// `interrupted`); none while one runs.
     pub outcome: Option<RunOutcome>,
+    /// Whether the last run crossed a regression budget against its
+    /// baselines; none while one runs, or when no entry had a baseline.
+    #[serde(default)]
+    pub regressed: Option<bool>,
     /// The script running now (none between steps).
     pub current_script: Option<String>,
     /// The step running now, from 1 (none between steps).

@@ -11,7 +11,8 @@
 //! <data-dir>/runs/<id>/run.json the run record
 //! <data-dir>/runs/<id>/NN-<name>/ one folder per step: its snapshot
 //!                               (script.tar, or scripts/ for a wrapper),
-//!                               output.log (rotated by size), k6's
+//!                               output.log (rotated by size),
+//!                               series.jsonl (the live readings), k6's
 //!                               summary.json and whatever the step wrote
 //! <data-dir>/pending/<id>.json  a run record that could not be written
 //!                               into its folder (kept until it can be)
@@ -20,6 +21,7 @@
 
 pub mod logfile;
 pub mod records;
+pub mod series;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
@@ -299,6 +301,21 @@ impl DataDir {
             path,
             reason: e.to_string(),
         })
+    }
+
+    /// The ids of every run that has a record, in no particular order.
+    pub fn run_ids(&self) -> Result<Vec<String>, PersistError> {
+        let runs = self.root.join("runs");
+        let entries = std::fs::read_dir(&runs).map_err(io("listing", &runs))?;
+        let mut ids: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().join("run.json").is_file())
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .chain(self.pending_ids())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
     }
 
     /// The id of the newest run that has a record (ids sort by start time).

@@ -159,6 +159,12 @@ impl RecordReader {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    /// Replaces the record once its writer has finished (a verdict added
+    /// after the run); the caller writes it to disk.
+    pub fn replace(&self, record: RunRecord) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = record;
+    }
 }
 
 /// The writer task: writes each new version on the blocking pool; after a
@@ -225,6 +231,7 @@ mod tests {
             config: serde_json::Value::Null,
             k6_version: None,
             runner_version: None,
+            regression: None,
             steps: Vec::new(),
         }
     }

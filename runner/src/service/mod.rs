@@ -30,6 +30,8 @@ use tokio::sync::broadcast;
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::contract::Policy;
+use crate::history::History;
+use crate::history::retention::Retention;
 use crate::hub::{Hub, LogFilter, Published};
 use crate::k6::{K6Binary, K6Error};
 use crate::model::{FieldErrorBody, LogLine, MetricsPoint, Status};
@@ -69,6 +71,9 @@ pub struct ServiceConfig {
     pub step_log_max_bytes: u64,
     /// A Handlebars template file for `k6_all.sh`; `None` uses the core's.
     pub template: Option<PathBuf>,
+    /// Which ended runs the history keeps (applied at start and after
+    /// every run).
+    pub retention: Retention,
 }
 
 impl ServiceConfig {
@@ -90,6 +95,7 @@ impl ServiceConfig {
             stop_grace: DEFAULT_STOP_GRACE,
             step_log_max_bytes: crate::persistence::logfile::MAX_LOG_PART_BYTES,
             template: None,
+            retention: Retention::default(),
         }
     }
 }
@@ -115,6 +121,9 @@ pub enum ServiceError {
         #[source]
         source: std::io::Error,
     },
+    /// The history database.
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
     /// The stored config or the defaults could not be loaded.
     #[error("cannot load the config: {0}")]
     Config(#[from] ControlError),
@@ -223,6 +232,10 @@ pub struct Service {
     /// ran: newer than the disk's while a write is being retried.
     live: Mutex<Option<RecordReader>>,
     audit: AuditLog,
+    /// Every ended run, for listing and comparison; its own owner (see
+    /// [`crate::history`]), told here when a run ends.
+    history: History,
+    retention: Retention,
 }
 
 impl Service {
@@ -254,6 +267,29 @@ impl Service {
     /// The loaded core component.
     pub fn sandbox(&self) -> &Sandbox {
         self.core.sandbox()
+    }
+
+    /// The run history.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Deletes the runs beyond the retention limits, each audited.
+    pub async fn apply_retention(&self) {
+        match self.history.prune(self.retention).await {
+            Ok(deleted) => {
+                for id in deleted {
+                    tracing::info!(run = %id, "run deleted by retention");
+                    self.audit(AuditEntry::new(
+                        "retention",
+                        "run.delete",
+                        "ok",
+                        Some(format!("run {id}: beyond the retention limits")),
+                    ));
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot apply the retention limits"),
+        }
     }
 
     /// The data directory.

@@ -7,6 +7,7 @@ use std::sync::{Arc, PoisonError};
 use super::ports::free_ports;
 use super::{ControlError, Service, invalid};
 use crate::contract::{PlanContext, PlanTarget, StopCause};
+use crate::history::BaselineChoice;
 use crate::model::RunRecord;
 use crate::persistence::PersistError;
 use crate::supervisor::{self, SuiteRun, show_ended, step_statuses};
@@ -60,6 +61,7 @@ impl Service {
                     move |s| {
                         s.run_id = Some(run_id);
                         s.outcome = None;
+                        s.regressed = None;
                         s.start_time = Some(started_at);
                         s.current_script = None;
                         s.current_step = None;
@@ -152,14 +154,58 @@ impl Service {
         })
     }
 
-    /// After a run's last step: the active-run marker goes, and the status
-    /// shows the run's outcome.
+    /// After a run's last step: the active-run marker goes, the run is
+    /// judged against its entries' baselines (the verdict goes into its
+    /// record), stored in the history, and the status shows the outcome.
     async fn finish_run(&self, record: &RunRecord) {
         let data = self.data.clone();
         if let Ok(Err(error)) = tokio::task::spawn_blocking(move || data.clear_active_run()).await {
             tracing::error!(%error, "cannot clear the active-run marker");
         }
-        self.hub.update_status(|s| show_ended(s, record));
+        let mut record = record.clone();
+        match self.history.judge(&record, BaselineChoice::Stored).await {
+            Ok(Some((regression, _))) => {
+                if regression.regressed {
+                    tracing::warn!(run = %record.id, "the run regressed against its baseline");
+                }
+                record.regression = Some(regression);
+                self.amend_record(&record).await;
+            }
+            Ok(None) => {}
+            Err(error) => tracing::error!(%error, "cannot judge the run against its baselines"),
+        }
+        if let Err(error) = self.history.store(record.clone()).await {
+            // The run folder keeps the record; the next start imports it.
+            tracing::error!(%error, "cannot store the run in the history database");
+        }
+        let regressed = record.regression.as_ref().map(|r| r.regressed);
+        self.hub.update_status(|s| {
+            show_ended(s, &record);
+            s.regressed = regressed;
+        });
+        self.apply_retention().await;
+    }
+
+    /// Writes a finished run's record again with its verdict, in memory
+    /// and in its folder.
+    async fn amend_record(&self, record: &RunRecord) {
+        if let Some(live) = self
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|live| live.get().id == record.id)
+        {
+            live.replace(record.clone());
+        }
+        let (data, copy) = (self.data.clone(), record.clone());
+        match tokio::task::spawn_blocking(move || data.write_run(&copy)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::error!(%error, "cannot write the run's verdict into its record")
+            }
+            Err(error) => tracing::error!(%error, "cannot write the run's verdict into its record"),
+        }
     }
 
     /// Asks the current run to stop (idempotent). Returns the run's id if

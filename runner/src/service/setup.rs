@@ -14,6 +14,7 @@ use super::{Service, ServiceConfig, ServiceError};
 use crate::allowlist::ScriptDirs;
 use crate::audit::AuditLog;
 use crate::contract::{Config, Plan, Policy, RenderError};
+use crate::history::History;
 use crate::hub::Hub;
 use crate::k6;
 use crate::persistence::DataDir;
@@ -73,6 +74,7 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
             message: e.to_string(),
         })?;
     }
+    let history = open_history(&data).await?;
     let initial = ConfigParts {
         core: &core,
         catalogue: &catalogue,
@@ -108,7 +110,29 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
         config: ConfigStore::new(initial),
         live: Mutex::new(None),
         audit,
+        history,
+        retention: config.retention,
     }))
+    .inspect(|service| {
+        let pruning = service.clone();
+        tokio::spawn(async move { pruning.apply_retention().await });
+    })
+}
+
+/// Opens the run history (importing the run folders it lacks) on a
+/// blocking thread, after recovery has settled an interrupted run.
+async fn open_history(data: &DataDir) -> Result<History, ServiceError> {
+    let data = data.clone();
+    let (history, report) = tokio::task::spawn_blocking(move || History::open(&data))
+        .await
+        .map_err(|e| SandboxError::Aborted {
+            function: "open the history",
+            message: e.to_string(),
+        })??;
+    if let Some(aside) = report.set_aside {
+        tracing::warn!(aside = %aside.display(), imported = report.import.imported, "the history database was rebuilt from the run folders; the unusable file is kept");
+    }
+    Ok(history)
 }
 
 /// Loads (and compiles, or takes from the cache) the core component on a
@@ -168,6 +192,7 @@ async fn read_template(
             max_duration_seconds: 6,
             enabled_scripts: Vec::new(),
             interval_seconds: 0,
+            regression_budgets: None,
         },
         steps: Vec::new(),
         interval_seconds: 0,

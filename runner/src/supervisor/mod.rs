@@ -282,6 +282,7 @@ pub(crate) fn new_record(
         config: config_json,
         k6_version,
         runner_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        regression: None,
         steps: plan
             .steps
             .iter()

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use super::snapshot::relative_to;
 use crate::model::FileRecord;
+use crate::persistence::series::SERIES_FILE;
 
 /// Most files listed per step.
 const MAX_LISTED: usize = 1_000;
@@ -32,7 +33,7 @@ pub(crate) fn outputs(
         .filter(|entry| entry.file_type().is_file())
         .filter(|entry| {
             let name = entry.file_name().to_string_lossy();
-            !(entry.depth() == 1 && name.starts_with(log_name))
+            !(entry.depth() == 1 && (name.starts_with(log_name) || name == SERIES_FILE))
         })
         .filter_map(|entry| {
             let meta = entry.metadata().ok()?;

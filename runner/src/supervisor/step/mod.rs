@@ -30,6 +30,7 @@ use super::stats::ProcessSampler;
 use crate::contract::{ExitStatus, OutputStream, Program, Snapshot, Step, StopCause, Verdict};
 use crate::model::{FileRecord, LogLevel, SnapshotRecord, Summary};
 use crate::persistence::logfile::{KEPT_LOG_PARTS, RotatingLog};
+use crate::persistence::series::{SERIES_FILE, SeriesFile};
 use crate::sandbox::ParserSession;
 use output::{ExportOutcome, OutputContext, ReadingSender, StepOutput};
 use snapshot::SnapshotInput;
@@ -194,7 +195,18 @@ impl StepRunner {
             step: step.index + 1,
             stop_sent: stop_sent.clone(),
         };
-        let output = match StepOutput::start(context, parser, log) {
+        let series = match SeriesFile::create(&step_dir.join(SERIES_FILE)) {
+            Ok(series) => Some(series),
+            Err(error) => {
+                self.note(
+                    task,
+                    LogLevel::Warning,
+                    &format!("cannot write the step's series file {SERIES_FILE}: {error}"),
+                );
+                None
+            }
+        };
+        let output = match StepOutput::start(context, parser, log, series) {
             Ok(output) => output,
             Err(error) => {
                 let _ = process::signal_group(pid, Signal::SIGKILL);

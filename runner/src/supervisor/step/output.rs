@@ -28,6 +28,7 @@ use crate::contract::{LineEvent, LogRecord, NoticeKind, OutputStream};
 use crate::hub::Hub;
 use crate::model::{LogLevel, LogLine, LogStream, MetricsPoint, Summary, now_rfc3339};
 use crate::persistence::logfile::RotatingLog;
+use crate::persistence::series::SeriesFile;
 use crate::sandbox::{ParserSession, events_per_line};
 
 /// Longest line kept, in bytes; the rest of a longer line is dropped (a
@@ -131,11 +132,12 @@ impl StepOutput {
         context: OutputContext,
         parser: Option<ParserSession>,
         log: Option<RotatingLog>,
+        series: Option<SeriesFile>,
     ) -> std::io::Result<Self> {
         let (input, received) = sync_channel(INPUT_BUFFER);
         let thread = std::thread::Builder::new()
             .name(format!("k6-step-{}-output", context.step))
-            .spawn(move || Handler::new(context, parser, log).run(received))?;
+            .spawn(move || Handler::new(context, parser, log, series).run(received))?;
         Ok(Self { input, thread })
     }
 
@@ -268,6 +270,8 @@ struct Handler {
     context: OutputContext,
     parser: Option<ParserSession>,
     log: Option<RotatingLog>,
+    /// The step's per-second series file (see `persistence::series`).
+    series: Option<SeriesFile>,
     unlogged_lines: u64,
     pending: Vec<LogLine>,
     last_publish: Instant,
@@ -279,11 +283,13 @@ impl Handler {
         context: OutputContext,
         parser: Option<ParserSession>,
         log: Option<RotatingLog>,
+        series: Option<SeriesFile>,
     ) -> Self {
         Self {
             context,
             parser,
             log,
+            series,
             unlogged_lines: 0,
             pending: Vec::new(),
             last_publish: Instant::now(),
@@ -450,6 +456,13 @@ impl Handler {
                 if let Some((cpu, rss)) = process {
                     point.cpu_percent = Some((cpu * 10.0).round() / 10.0);
                     point.rss_bytes = Some(rss);
+                }
+                if let Some(series) = self.series.as_mut()
+                    && let Err(error) = series.append(&point)
+                {
+                    // The live view goes on; only the history misses it.
+                    tracing::warn!(%error, "cannot append to the step's series file; it stops here");
+                    self.series = None;
                 }
                 self.context.hub.publish_metrics(point);
             }
