@@ -205,6 +205,19 @@ mod tests {
     const LIMIT: Duration = Duration::from_secs(600);
 
     /// A small real process in its own group, running `script` with `sh`.
+    /// `sleep 60` itself, no shell: a shell started a moment ago may catch
+    /// an early SIGINT in its start-up handler and then run `sleep` anyway,
+    /// which would look like a process that ignores the stop.
+    fn sleeper() -> Child {
+        tokio::process::Command::new("sleep")
+            .arg("60")
+            .stdin(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("sleep starts")
+    }
+
     fn shell(script: &str) -> Child {
         tokio::process::Command::new("/bin/sh")
             .args(["-c", script])
@@ -327,7 +340,7 @@ mod tests {
     /// does, writing its summary) is not killed.
     #[tokio::test(start_paused = true)]
     async fn an_operator_stop_asks_once_and_a_process_that_obeys_is_not_killed() {
-        let mut child = shell("sleep 60");
+        let mut child = sleeper();
         let recorder = Recorder::obeyed(&child);
         let (tx, mut stop) = watch::channel(None);
         tx.send(Some(StopCause::Operator)).unwrap();
@@ -409,7 +422,7 @@ mod tests {
     /// once, and the run going away does not stop the step by itself.
     #[tokio::test(start_paused = true)]
     async fn a_stop_asked_before_the_start_counts_and_a_dropped_sender_does_not() {
-        let mut child = shell("sleep 60");
+        let mut child = sleeper();
         let recorder = Recorder::obeyed(&child);
         let (tx, mut stop) = watch::channel(Some(StopCause::Shutdown));
         drop(tx);
