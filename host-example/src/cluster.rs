@@ -271,7 +271,13 @@ fn small_body() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
         .and(warp::body::bytes())
 }
 
-/// Sends the state now and after every change until the client leaves.
+/// How long one send to a `/ws` client may take: one that does not read
+/// is closed then, rather than holding its task and buffers for good.
+const WS_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends the state now and after every change until the client leaves. A
+/// client that falls behind the broadcast skips to the current state (the
+/// state is whole, so nothing is lost); the publisher never waits on it.
 async fn push_state(socket: warp::ws::WebSocket, app: Arc<App>) {
     let (mut sink, mut incoming) = socket.split();
     let mut changes = app.changes.subscribe();
@@ -280,7 +286,8 @@ async fn push_state(socket: warp::ws::WebSocket, app: Arc<App>) {
         let Ok(text) = serde_json::to_string(&state) else {
             return;
         };
-        if sink.send(warp::ws::Message::text(text)).await.is_err() {
+        let sent = tokio::time::timeout(WS_WRITE_TIMEOUT, sink.send(warp::ws::Message::text(text)));
+        if !matches!(sent.await, Ok(Ok(()))) {
             return;
         }
         state = tokio::select! {

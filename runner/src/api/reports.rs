@@ -20,6 +20,7 @@ use warp::reply::Response;
 use super::error::{ApiError, respond};
 use super::history::{CompareQuery, comparison};
 use super::query::query;
+use super::runs::disposition;
 use crate::auth::Identity;
 use crate::report;
 use crate::service::Service;
@@ -129,18 +130,6 @@ fn download(body: String, content_type: &'static str, name: &str) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
+    headers.insert(header::CONTENT_DISPOSITION, disposition(false, name));
     response
 }

@@ -112,6 +112,14 @@ fn file_reply(path: &str, bytes: Vec<u8>) -> Response {
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     let name = path.rsplit('/').next().unwrap_or("file");
+    headers.insert(header::CONTENT_DISPOSITION, disposition(inline, name));
+    response
+}
+
+/// `Content-Disposition` for a file named `name`: shown in the browser
+/// (`inline`) or downloaded, the name kept to ASCII letters, digits, `.`,
+/// `-`, `_` (anything else becomes `_`), so no header can be forged.
+pub(super) fn disposition(inline: bool, name: &str) -> HeaderValue {
     let safe: String = name
         .chars()
         .map(|c| {
@@ -122,14 +130,9 @@ fn file_reply(path: &str, bytes: Vec<u8>) -> Response {
             }
         })
         .collect();
-    let disposition = format!(
-        "{}; filename=\"{safe}\"",
-        if inline { "inline" } else { "attachment" }
-    );
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
+    let kind = if inline { "inline" } else { "attachment" };
+    HeaderValue::from_str(&format!("{kind}; filename=\"{safe}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
 /// The content type a step's file is served with, and whether it is shown
