@@ -1547,16 +1547,25 @@ impl Browser {
         .await;
     }
 
+    /// Clicks the element `css` names. A live update may re-render it
+    /// between finding and clicking (a stale element); a user would click
+    /// the new one, so it is found again, a bounded number of times.
     async fn click(&self, css: &str) {
-        let element = self
-            .client()
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"));
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+        const ATTEMPTS: usize = 5;
+        for attempt in 1..=ATTEMPTS {
+            let element = self
+                .client()
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("no {css}: {e}"));
+            match element.click().await {
+                Ok(_) => return,
+                Err(e) if attempt < ATTEMPTS && e.to_string().contains("stale element") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("clicking {css}: {e}"),
+            }
+        }
     }
 
     /// Replaces an input's text as a user would type it.
