@@ -361,15 +361,22 @@ fn paused_status(archive: &Path, arguments: &str, segment: &str, sequence: &str)
         .expect("k6 starts");
     let group = nix::unistd::Pid::from_raw(child.id() as i32);
     let deadline = Instant::now() + K6_START_TIMEOUT;
-    let status = loop {
-        if let Some(status) = get_status(port) {
-            break Some(status);
+    // k6 answers while it is still initialising its VUs (status 1 to 3);
+    // what counts is where it settles: 4, paused before the run.
+    let mut status = None;
+    loop {
+        if let Some(answer) = get_status(port) {
+            let settled = answer["status"].as_u64().is_some_and(|s| s >= 4);
+            status = Some(answer);
+            if settled {
+                break;
+            }
         }
         if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-            break None;
+            break;
         }
         std::thread::sleep(Duration::from_millis(100));
-    };
+    }
     let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT);
     let stop_deadline = Instant::now() + Duration::from_secs(10);
     while child.try_wait().unwrap().is_none() && Instant::now() < stop_deadline {
