@@ -11,7 +11,8 @@
 use std::sync::LazyLock;
 
 use k6_core::config::{default_policy, to_json, validate};
-use k6_core::types::{CatalogueEntry, Policy, ScriptKind};
+use k6_core::scripts::catalogue;
+use k6_core::types::{CatalogueEntry, Policy, ScriptFile};
 use libfuzzer_sys::fuzz_target;
 
 static POLICY: LazyLock<Policy> = LazyLock::new(default_policy);
@@ -19,18 +20,13 @@ static POLICY: LazyLock<Policy> = LazyLock::new(default_policy);
 /// The example scripts' names: enough for `enabledScripts` to be accepted,
 /// refused as unknown, or refused for its suffix kind.
 static CATALOGUE: LazyLock<Vec<CatalogueEntry>> = LazyLock::new(|| {
-    [
-        ("smoke.js", ScriptKind::K6Script),
-        ("api-browse.js", ScriptKind::K6Script),
-        ("legacy/overall-1.sh", ScriptKind::LegacyWrapper),
-    ]
-    .into_iter()
-    .map(|(name, kind)| CatalogueEntry {
+    let files = ["smoke.js", "api-browse.js", "legacy/overall-1.sh"].map(|name| ScriptFile {
         name: name.to_owned(),
         path: format!("/srv/k6/scripts/{name}"),
-        kind,
-    })
-    .collect()
+        root: "/srv/k6/scripts".to_owned(),
+        inspection: None,
+    });
+    catalogue(files.to_vec(), &POLICY)
 });
 
 fuzz_target!(|data: &[u8]| {
