@@ -420,13 +420,11 @@ fn get_status(port: u16) -> Option<Value> {
 #[tokio::test]
 async fn the_api_exports_the_stored_config_and_names_bad_parameters() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = k6_runner::service::ServiceConfig::new(
-        dir.path().join("data"),
-        vec![examples().join("scripts")],
-    );
+    let mut config =
+        k6_runner::ServiceConfig::new(dir.path().join("data"), vec![examples().join("scripts")]);
     config.k6 = Some(support::k6());
     config.plugin.cache_dir = None;
-    let service = k6_runner::service::Service::start(config).await.unwrap();
+    let service = k6_runner::Service::start(config).await.unwrap();
     let routes = k6_runner::api::routes(service.clone(), k6_runner::api::Auth::Open);
     let get = |query: String| {
         let routes = routes.clone();

@@ -35,7 +35,7 @@ fn watch_spawn(runner: u32) -> std::thread::JoinHandle<Option<(Instant, u32, Str
     std::thread::spawn(move || {
         procs::wait_marked_child(
             runner,
-            k6_runner::supervisor::process::RUN_MARKER_ENV,
+            k6_runner::internals::RUN_MARKER_ENV,
             WATCH_PERIOD,
             LIMIT,
         )

@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use anyhow::Result;
 use k6_runner::history::{History, RunFilter};
+use k6_runner::internals::DataDir;
+use k6_runner::internals::{SERIES_FILE, SeriesFile};
 use k6_runner::model::{
     MetricKind, MetricRecord, MetricsPoint, RunOutcome, RunRecord, RunRecordState, ScriptKind,
     StepRecord, StepState, Summary, SummarySource,
 };
-use k6_runner::persistence::DataDir;
-use k6_runner::persistence::series::{SERIES_FILE, SeriesFile};
 
 use crate::stats::{Sample, time};
 

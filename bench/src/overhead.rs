@@ -88,7 +88,7 @@ impl Arm {
 /// aborted — what the runner's sampler (`supervisor/step.rs`) does during a
 /// step.
 async fn poll_metrics(port: u16) {
-    use k6_runner::supervisor::k6_api::{K6Api, LiveSampler};
+    use k6_runner::internals::{K6Api, LiveSampler};
     let mut sampler = LiveSampler::new(K6Api::new(port));
     let period = Duration::from_secs(1);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -119,12 +119,8 @@ pub async fn bare_k6(
     std::fs::create_dir_all(&run_dir)?;
     let step = scratch.planned_step(script, options.users, options.seconds, &run_dir)?;
     let k6_dir = scratch.k6.parent();
-    let env = k6_runner::supervisor::process::step_env(
-        k6_dir,
-        &[],
-        &step.env,
-        &format!("bench-bare-{index}"),
-    );
+    let env =
+        k6_runner::internals::step_env(k6_dir, &[], &step.env, &format!("bench-bare-{index}"));
     // The same snapshot the runner runs: the script's k6 archive, made in
     // the step's folder before the clock starts.
     std::fs::create_dir_all(&step.step_dir)?;
@@ -223,7 +219,7 @@ pub async fn runner_run(
     let k6_cpu = std::thread::spawn(move || {
         let (_, pid, _) = procs::wait_marked_child(
             runner_pid,
-            k6_runner::supervisor::process::RUN_MARKER_ENV,
+            k6_runner::internals::RUN_MARKER_ENV,
             Duration::from_millis(1),
             limit,
         )?;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 use k6_core::types as native;
 use k6_runner::contract as guest;
-use k6_runner::sandbox::bindings::{Core, CorePre};
-use k6_runner::sandbox::limits::{StoreState, call_fuel};
+use k6_runner::internals::{Core, CorePre};
+use k6_runner::internals::{StoreState, call_fuel};
 use k6_runner::sandbox::{
     ComponentInfo, CoreInstance, EMBEDDED_CORE, ParserSession, PluginSource, Sandbox,
     events_per_line, sha256_hex,

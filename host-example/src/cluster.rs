@@ -3,7 +3,6 @@
 //! knows about k6 except the `k6` field of the state, which `main.rs`
 //! keeps current from the embedded runner.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::broadcast;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderValue, StatusCode, header};
+use warp::http::StatusCode;
 use warp::hyper::body::Bytes;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
@@ -146,7 +145,7 @@ pub fn routes(app: Arc<App>, who: BoxedFilter<(Identity,)>) -> BoxedFilter<(Resp
     let start = warp::path!("api" / "simulation" / "start")
         .and(warp::post())
         .and(allowed.clone())
-        .and(same_origin())
+        .and(k6_runner::api::same_origin())
         .and(warp::header::optional::<String>("content-type"))
         .and(small_body())
         .and(with_app.clone())
@@ -162,7 +161,7 @@ pub fn routes(app: Arc<App>, who: BoxedFilter<(Identity,)>) -> BoxedFilter<(Resp
     let stop = warp::path!("api" / "simulation" / "stop")
         .and(warp::post())
         .and(allowed.clone())
-        .and(same_origin())
+        .and(k6_runner::api::same_origin())
         .and(with_app.clone())
         .map(|app: Arc<App>| {
             app.update(|s| s.simulation.stop(Instant::now()));
@@ -171,7 +170,7 @@ pub fn routes(app: Arc<App>, who: BoxedFilter<(Identity,)>) -> BoxedFilter<(Resp
     let ws = warp::path!("ws")
         .and(warp::ws())
         .and(allowed)
-        .and(same_origin())
+        .and(k6_runner::api::same_origin())
         .and(with_app)
         .map(|upgrade: warp::ws::Ws, app: Arc<App>| {
             upgrade
@@ -331,67 +330,17 @@ fn operator_token(secret: &str) -> anyhow::Result<Tokens> {
 
 /// The host's own auth. With a token, every request must carry
 /// `Authorization: Bearer <token>`; a WebSocket upgrade may instead carry
-/// `?access_token=<token>`, as browsers cannot set its headers (only the
-/// upgrade: query strings end up in logs more easily than headers).
-/// Without a token every caller is `anonymous`, an operator. It yields who
-/// the caller is, which is what the k6 routes need to know (their audit
-/// log names it).
+/// `?access_token=<token>`, as browsers cannot set its headers. That is the
+/// runner's own check, reused ([`k6_runner::api::bearer_auth`]). Without a
+/// token every caller is `anonymous`, an operator. It yields who the caller
+/// is, which is what the k6 routes need to know (their audit log names it).
 pub fn authenticate(token: Option<Tokens>) -> BoxedFilter<(Identity,)> {
-    let query = warp::query::<HashMap<String, String>>()
-        .or(warp::any().map(HashMap::new))
-        .unify();
-    warp::header::optional::<String>("authorization")
-        .and(warp::header::optional::<String>("upgrade"))
-        .and(warp::path::full())
-        .and(query)
-        .and_then(
-            move |header: Option<String>,
-                  upgrade: Option<String>,
-                  path: warp::path::FullPath,
-                  query: HashMap<String, String>| {
-                let who = match &token {
-                    None => Some(Identity::new("anonymous", Role::Operator)),
-                    Some(tokens) => {
-                        let websocket = path.as_str().ends_with("/ws")
-                            && upgrade.is_some_and(|value| value.eq_ignore_ascii_case("websocket"));
-                        let presented = match &header {
-                            // A malformed header is simply no token here.
-                            Some(value) => k6_runner::api::access::bearer(value).ok().flatten(),
-                            None if websocket => query.get("access_token").map(String::as_str),
-                            None => None,
-                        };
-                        presented.and_then(|secret| tokens.identify(secret))
-                    }
-                };
-                async move {
-                    who.ok_or_else(|| {
-                        warp::reject::custom(Refusal::new(
-                            StatusCode::UNAUTHORIZED,
-                            "missing or wrong bearer token",
-                        ))
-                    })
-                }
-            },
-        )
-        .boxed()
-}
-
-/// Refuses (403) a request a page from another site made its browser send:
-/// without a token, any page open on this machine could otherwise start the
-/// simulation or read `/ws`. Clients that are not browsers send no `Origin`.
-fn same_origin() -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    warp::header::optional::<String>("origin")
-        .and(warp::header::optional::<String>("host"))
-        .and_then(|origin: Option<String>, host: Option<String>| async move {
-            match k6_runner::api::access::cross_origin(origin.as_deref(), host.as_deref()) {
-                None => Ok(()),
-                Some(refusal) => Err(warp::reject::custom(Refusal::new(
-                    StatusCode::FORBIDDEN,
-                    refusal,
-                ))),
-            }
-        })
-        .untuple_one()
+    match token {
+        Some(tokens) => k6_runner::api::bearer_auth(tokens),
+        None => warp::any()
+            .map(|| Identity::new("anonymous", Role::Operator))
+            .boxed(),
+    }
 }
 
 /// A request the host refuses: the status, and why as `{"error": "..."}`.
@@ -411,15 +360,7 @@ impl Refusal {
 
     fn reply(&self) -> Response {
         let body = serde_json::json!({"error": self.message});
-        let mut response =
-            warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"host-example\""),
-            );
-        }
-        response
+        warp::reply::with_status(warp::reply::json(&body), self.status).into_response()
     }
 }
 
@@ -433,8 +374,9 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     if let Some(refusal) = rejection.find::<Refusal>() {
         return Ok(refusal.reply());
     }
-    // Refused by one of the runner's filters (the loopback-name guard).
-    if let Some(error) = rejection.find::<k6_runner::api::error::ApiError>() {
+    // Refused by one of the runner's filters (its token check, the
+    // cross-origin and loopback-name guards).
+    if let Some(error) = rejection.find::<k6_runner::api::ApiError>() {
         return Ok(error.clone().into_response());
     }
     let refusal = if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {

@@ -22,9 +22,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use k6_runner::Event;
 use k6_runner::api::Auth;
-use k6_runner::hub::Event;
-use k6_runner::service::{Service, ServiceConfig};
+use k6_runner::{Service, ServiceConfig};
 use tokio::sync::broadcast::error::RecvError;
 use warp::Filter;
 

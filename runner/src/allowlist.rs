@@ -84,11 +84,6 @@ impl ScriptDirs {
         Ok(Self { roots })
     }
 
-    /// The resolved directories, in the operator's order.
-    pub fn roots(&self) -> &[PathBuf] {
-        &self.roots
-    }
-
     /// Every regular file below the directories whose resolved path stays
     /// inside them, named relative to its directory. Files that escape
     /// through a link are left out (and logged); the core then decides which

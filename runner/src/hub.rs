@@ -111,7 +111,7 @@ impl Default for Hub {
     }
 }
 
-/// Which kept log lines [`Hub::logs`] returns.
+/// Which kept log lines `Service::logs` (and the hub behind it) returns.
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
     /// Only lines after this sequence number, oldest first; without it,

@@ -102,26 +102,9 @@ async fn read_version(path: &Path) -> Result<String, K6Error> {
         .ok_or_else(|| unusable(format!("unexpected `k6 version` output: {}", text.trim())))
 }
 
-/// Major version number of a `v1.1.0` version word.
-pub fn major_version(version: &str) -> Option<u32> {
-    version
-        .trim_start_matches('v')
-        .split('.')
-        .next()?
-        .parse()
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn major_version_is_read_from_the_version_word() {
-        assert_eq!(major_version("v1.1.0"), Some(1));
-        assert_eq!(major_version("v2.0.0-rc1"), Some(2));
-        assert_eq!(major_version("garbage"), None);
-    }
 
     /// A binary that does not exist gives an error naming it, not a panic.
     #[tokio::test]

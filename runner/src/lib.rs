@@ -1,18 +1,17 @@
 //! The native host of the k6 control plane.
 //!
 //! Use it as the standalone `k6-runner` binary, or embed it in your own
-//! warp app: build a [`service::Service`] from a [`service::ServiceConfig`],
+//! warp app: build a [`Service`] from a [`ServiceConfig`],
 //! mount [`api::routes`] (and [`ui::routes`]) under any prefix, read the
 //! status or subscribe to its events, and call
-//! [`service::Service::shutdown`] before exiting so no k6 outlives you.
+//! [`Service::shutdown`] before exiting so no k6 outlives you.
 //!
 //! # Embedding
 //!
 //! ```no_run
 //! use k6_runner::api::Auth;
 //! use k6_runner::auth::{Identity, Role};
-//! use k6_runner::hub::Event;
-//! use k6_runner::service::{Service, ServiceConfig};
+//! use k6_runner::{Event, Service, ServiceConfig};
 //! use warp::Filter;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,6 +20,7 @@
 //! let k6 = Service::start(config).await?;
 //!
 //! // Your own auth decides who calls; the k6 routes check the role.
+//! // (`k6_runner::api::bearer_auth` is the runner's own token check.)
 //! let who = warp::header::exact("x-cluster-key", "secret")
 //!     .map(|| Identity::new("cluster-admin", Role::Operator))
 //!     .boxed();
@@ -49,44 +49,66 @@
 //! # }
 //! ```
 //!
-//! # Layout
+//! # What an embedder uses
 //!
-//! - [`contract`]: the types shared with the core, generated from the WIT.
-//! - [`sandbox`]: wasmtime host of the core component (no imports, fuel and
-//!   memory caps, precompiled cache).
-//! - [`allowlist`]: script directories and path checks.
-//! - [`auth`]: bearer tokens and roles.
-//! - [`audit`]: the append-only audit log of control actions.
-//! - [`k6`]: finding k6 and reading its version.
-//! - [`supervisor`]: running a suite: processes, output, stop, verdicts.
-//! - [`persistence`]: the data directory (config, runs, logs).
-//! - [`history`]: every ended run in SQLite: listing, baselines,
-//!   comparison, trends.
-//! - [`report`]: offline HTML reports and JUnit XML of stored runs.
-//! - [`hub`]: live status, recent logs, event broadcast.
-//! - [`model`]: the JSON documents of the API and of run records.
-//! - [`service`]: the control plane as one object.
-//! - [`api`]: the warp REST API and WebSocket.
-//! - [`server`]: the standalone server (API under `/api/k6`, shutdown).
+//! - [`Service`], built from a [`ServiceConfig`]: the control plane (start,
+//!   stop, config, status, history); [`Event`]s from
+//!   [`Service::subscribe`].
+//! - [`api`]: the REST API and WebSocket as one warp filter, and the
+//!   runner's auth filters for a host's own routes.
+//! - [`ui`]: the web page. [`server`]: the standalone server around both.
+//! - [`auth`]: tokens, identities and roles. [`model`]: the JSON documents
+//!   of the API and of run records. [`contract`]: the types shared with the
+//!   core, generated from the WIT.
+//! - [`sandbox`]: the core component under its limits, for a host that
+//!   calls the core itself. [`history`]: the run history's query types.
 //! - [`headless`]: a suite run without a server (`k6-runner run`).
-//! - [`demo_target`]: the example scripts' local HTTP target.
-//! - [`ui`]: the web UI (static page and assets, embedded).
+//!   [`demo_target`]: the example scripts' local HTTP target.
+//!
+//! # Inside (not public)
+//!
+//! `service` (the control plane's parts: config store, run slot, recovery,
+//! ports), `supervisor` (processes, output, stop, verdicts), `hub` (live
+//! status, recent logs, broadcast), `persistence` (the data directory),
+//! `history` storage, `report` (HTML and JUnit), `allowlist` (script
+//! directories and path checks), `audit`, `k6` (finding k6).
 
-pub mod allowlist;
+mod allowlist;
 pub mod api;
-pub mod audit;
+mod audit;
 pub mod auth;
 pub mod contract;
 pub mod demo_target;
 pub mod headless;
 pub mod history;
-pub mod hub;
-pub mod k6;
+mod hub;
+mod k6;
 pub mod model;
-pub mod persistence;
-pub mod report;
+mod persistence;
+mod report;
 pub mod sandbox;
 pub mod server;
-pub mod service;
-pub mod supervisor;
+mod service;
+mod supervisor;
 pub mod ui;
+
+pub use hub::{Event, LogFilter, Published};
+pub use service::{
+    ControlError, DEFAULT_STOP_GRACE, DEFAULT_SUITE, OperatorExport, Service, ServiceConfig,
+    ServiceError, StartedRun,
+};
+
+/// The default size at which a step's log file is rotated.
+pub use persistence::logfile::MAX_LOG_PART_BYTES as DEFAULT_STEP_LOG_MAX_BYTES;
+
+/// What the project's own benchmarks and tests reach into below the API.
+/// Not part of it: it changes without notice.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::persistence::DataDir;
+    pub use crate::persistence::series::{SERIES_FILE, SeriesFile};
+    pub use crate::sandbox::bindings::{Core, CorePre};
+    pub use crate::sandbox::limits::{StoreState, call_fuel};
+    pub use crate::supervisor::k6_api::{K6Api, LiveSampler};
+    pub use crate::supervisor::process::{RUN_MARKER_ENV, marked_processes, step_env};
+}

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use k6_runner::auth::Tokens;
 use k6_runner::history::BaselineChoice;
 use k6_runner::sandbox::{PluginSource, Sandbox};
-use k6_runner::service::{ControlError, Service, ServiceConfig};
+use k6_runner::{ControlError, Service, ServiceConfig};
 
 /// The environment variable that may hold the bearer tokens.
 const TOKENS_ENV: &str = "K6_RUNNER_TOKENS";
@@ -84,7 +84,7 @@ struct K6OperatorArgs {
     #[arg(long, value_name = "QTY")]
     runner_memory: Option<String>,
     /// The suite's name in every object's name and labels.
-    #[arg(long, value_name = "NAME", default_value = k6_runner::service::DEFAULT_SUITE)]
+    #[arg(long, value_name = "NAME", default_value = k6_runner::DEFAULT_SUITE)]
     suite: String,
     /// The run's id in every object's name and labels (default: the time,
     /// as a run's id).
@@ -133,7 +133,7 @@ struct CommonArgs {
     #[arg(
         long,
         value_name = "BYTES",
-        default_value_t = k6_runner::persistence::logfile::MAX_LOG_PART_BYTES,
+        default_value_t = k6_runner::DEFAULT_STEP_LOG_MAX_BYTES,
         value_parser = clap::value_parser!(u64).range(4096..)
     )]
     step_log_max_bytes: u64,
@@ -142,7 +142,7 @@ struct CommonArgs {
     template: Option<PathBuf>,
     /// Keep only the newest N ended runs in the history (older ones are
     /// deleted, folders included; baselines are kept); 0 keeps all.
-    #[arg(long, value_name = "N", default_value_t = k6_runner::history::retention::DEFAULT_KEEP_RUNS)]
+    #[arg(long, value_name = "N", default_value_t = k6_runner::history::DEFAULT_KEEP_RUNS)]
     keep_runs: u32,
     /// Also delete runs that started more than DAYS days ago (baselines
     /// are kept). Default: no age limit.
@@ -335,7 +335,7 @@ async fn export_k6_operator(args: K6OperatorArgs) -> Result<ExitCode> {
     if let Err(error) = service.put_config(read_config_file(&args.file)?).await {
         return report_invalid(&args.file, error);
     }
-    let request = k6_runner::service::OperatorExport {
+    let request = k6_runner::OperatorExport {
         parallelism: args.parallelism,
         namespace: args.namespace,
         runner_image: args.runner_image,
@@ -455,7 +455,7 @@ async fn start_service(data_dir: &Path, common: &CommonArgs) -> Result<Arc<Servi
     config.stop_grace = Duration::from_secs(common.stop_grace);
     config.step_log_max_bytes = common.step_log_max_bytes;
     config.template = common.template.clone();
-    config.retention = k6_runner::history::retention::Retention {
+    config.retention = k6_runner::history::Retention {
         keep_runs: Some(common.keep_runs).filter(|n| *n > 0),
         keep_days: common.keep_days,
     };

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use k6_runner::contract::{Config, OutputStream, Plan, Policy, SuiteEntry, SummarySource};
 use k6_runner::sandbox::{ParserSession, PluginSource, Sandbox, SandboxError, SharedCore};
+use wasmtime::Trap;
 
 const TARGET: &str = "wasm32-unknown-unknown";
 /// The workspace's profile for components (release, LTO, panic = abort).
@@ -142,8 +143,27 @@ fn assert_answers_default_policy(core: &SharedCore) {
     assert_eq!(policy.allowed_suffixes, [".js", ".sh"]);
 }
 
-/// Asserts that `result` is a failed call of `function` whose message
-/// (wasmtime's error chain) contains `cause`.
+/// Asserts that `result` is a failed call of `function` that trapped with
+/// `trap`, the trap itself found in the error's source.
+fn assert_trapped<R: std::fmt::Debug>(result: Result<R, SandboxError>, function: &str, trap: Trap) {
+    match result {
+        Err(SandboxError::Call {
+            function: failed,
+            source,
+        }) => {
+            assert_eq!(failed, function);
+            assert_eq!(
+                source.downcast_ref::<Trap>(),
+                Some(&trap),
+                "{function} failed, but not with {trap:?}: {source:#}"
+            );
+        }
+        other => panic!("{function} should have trapped with {trap:?}, got {other:?}"),
+    }
+}
+
+/// Asserts that `result` is a failed call of `function` whose source's
+/// chain says `cause` (for the host's own refusals, which are not traps).
 fn assert_call_failed<R: std::fmt::Debug>(
     result: Result<R, SandboxError>,
     function: &str,
@@ -152,12 +172,13 @@ fn assert_call_failed<R: std::fmt::Debug>(
     match result {
         Err(SandboxError::Call {
             function: failed,
-            message,
+            source,
         }) => {
             assert_eq!(failed, function);
+            let chain = format!("{source:#}");
             assert!(
-                message.contains(cause),
-                "{function} failed, but not with {cause:?}: {message}"
+                chain.contains(cause),
+                "{function} failed, but not with {cause:?}: {chain}"
             );
         }
         other => panic!("{function} should have failed with a call error, got {other:?}"),
@@ -199,7 +220,7 @@ fn an_endless_loop_runs_out_of_fuel_and_the_instance_is_rebuilt() {
     let core = hostile_core();
     let policy = fixture_policy(&core);
     let looped = core.call_blocking(move |c| c.validate("{}", &policy, &[]));
-    assert_call_failed(looped, "config.validate", "all fuel consumed");
+    assert_trapped(looped, "config.validate", Trap::OutOfFuel);
     assert_answers_default_policy(&core);
 }
 
@@ -211,6 +232,7 @@ fn an_endless_loop_runs_out_of_fuel_and_the_instance_is_rebuilt() {
 fn a_runaway_allocation_hits_the_memory_cap_and_the_instance_is_rebuilt() {
     let core = hostile_core();
     let hoarded = core.call_blocking(|c| c.to_json(&sample_config(RUNAWAY_USERS)));
+    // The store limiter refuses the growth and makes it fail the call.
     assert_call_failed(hoarded, "config.to-json", "growing memory");
     assert_answers_default_policy(&core);
 }
@@ -229,7 +251,7 @@ fn unbounded_recursion_traps_and_the_instance_is_rebuilt() {
         expected_seconds: 30,
     };
     let recursed = core.call_blocking(move |c| c.render(&plan, None));
-    assert_call_failed(recursed, "plan.render", "call stack exhausted");
+    assert_trapped(recursed, "plan.render", Trap::StackOverflow);
     assert_answers_default_policy(&core);
 }
 
@@ -241,7 +263,7 @@ fn a_looping_parser_is_stopped_and_its_session_goes_on() {
     let mut session = ParserSession::new(&sandbox).expect("a parser session starts");
     let lines = vec!["running (0m01.0s), 1/1 VUs, 0 complete".to_owned()];
     let looped = session.feed(OutputStream::Stdout, &lines);
-    assert_call_failed(looped, "logs.parser.feed", "all fuel consumed");
+    assert_trapped(looped, "logs.parser.feed", Trap::OutOfFuel);
 
     let summary = session
         .summary()

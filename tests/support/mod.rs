@@ -70,8 +70,8 @@ impl World {
     /// Processes still carrying the marker of run `run_id` of this world's
     /// data directory.
     pub fn processes_of(&self, run_id: &str) -> Vec<i32> {
-        let marker = k6_runner::persistence::DataDir::run_marker_of(&self.data, run_id).unwrap();
-        k6_runner::supervisor::process::marked_processes(|value| value == marker.as_str())
+        let marker = k6_runner::internals::DataDir::run_marker_of(&self.data, run_id).unwrap();
+        k6_runner::internals::marked_processes(|value| value == marker.as_str())
     }
 
     /// Writes a script (its `TARGET` placeholder becomes the target's URL).

@@ -88,28 +88,11 @@ pub(super) fn require(
         }
         Auth::Tokens(tokens) => {
             let tokens = tokens.clone();
-            let query = warp::query::<HashMap<String, String>>()
-                .or(warp::any().map(HashMap::new))
-                .unify();
-            warp::header::optional::<String>("authorization")
-                .and(query)
-                .map(
-                    move |header: Option<String>, query: HashMap<String, String>| {
-                        let presented = match &header {
-                            Some(value) => bearer(value)?,
-                            None if query_token => query.get("access_token").map(String::as_str),
-                            None => None,
-                        };
-                        match presented {
-                            None => Err(ApiError::unauthorized(
-                                "this API needs a bearer token: Authorization: Bearer <token>",
-                            )),
-                            Some(secret) => tokens.identify(secret).ok_or_else(|| {
-                                ApiError::unauthorized("the bearer token is not valid")
-                            }),
-                        }
-                    },
-                )
+            presented_token()
+                .map(move |header: Option<String>, query: Option<String>| {
+                    let query = if query_token { query } else { None };
+                    identify(&tokens, header.as_deref(), query.as_deref())
+                })
                 .boxed()
         }
     };
@@ -161,6 +144,80 @@ pub(super) fn require(
             },
         )
         .boxed()
+}
+
+/// Bearer-token auth for a host's own routes: the check the runner makes
+/// with [`Auth::Tokens`], as a filter yielding the caller's identity or
+/// rejecting with the runner's 401 (`WWW-Authenticate: Bearer`). As there,
+/// `?access_token=` is taken only where browsers cannot set headers: on a
+/// WebSocket upgrade. A host's rejection handler turns the rejection into
+/// its response with [`ApiError`]'s `Reply`.
+pub fn bearer_auth(tokens: Tokens) -> BoxedFilter<(Identity,)> {
+    warp::header::optional::<String>("upgrade")
+        .and(presented_token())
+        .and_then(
+            move |upgrade: Option<String>, header: Option<String>, query: Option<String>| {
+                let websocket =
+                    upgrade.is_some_and(|value| value.eq_ignore_ascii_case("websocket"));
+                let query = if websocket { query } else { None };
+                let who = identify(&tokens, header.as_deref(), query.as_deref());
+                async move { who.map_err(warp::reject::custom) }
+            },
+        )
+        .boxed()
+}
+
+/// Refuses (403, an [`ApiError`]) a request that another site's page made
+/// a browser send (its `Origin` is not the `Host` it was sent to): for a
+/// host's own control routes and WebSocket, which need the guard the
+/// runner's have.
+pub fn same_origin() -> BoxedFilter<()> {
+    warp::header::optional::<String>("origin")
+        .and(warp::header::optional::<String>("host"))
+        .and_then(|origin: Option<String>, host: Option<String>| async move {
+            match cross_origin(origin.as_deref(), host.as_deref()) {
+                None => Ok(()),
+                Some(refusal) => Err(warp::reject::custom(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    refusal,
+                ))),
+            }
+        })
+        .untuple_one()
+        .boxed()
+}
+
+/// The `Authorization` header and the `access_token` query parameter, as
+/// sent; which of them counts is the caller's decision.
+fn presented_token() -> BoxedFilter<(Option<String>, Option<String>)> {
+    let query = warp::query::<HashMap<String, String>>()
+        .map(|mut query: HashMap<String, String>| query.remove("access_token"))
+        .or(warp::any().map(|| None))
+        .unify();
+    warp::header::optional::<String>("authorization")
+        .and(query)
+        .boxed()
+}
+
+/// Who the presented secret names: the header's bearer token, else the
+/// query's (when the caller allowed it).
+fn identify(
+    tokens: &Tokens,
+    header: Option<&str>,
+    query: Option<&str>,
+) -> Result<Identity, ApiError> {
+    let presented = match header {
+        Some(value) => bearer(value)?,
+        None => query,
+    };
+    match presented {
+        None => Err(ApiError::unauthorized(
+            "this API needs a bearer token: Authorization: Bearer <token>",
+        )),
+        Some(secret) => tokens
+            .identify(secret)
+            .ok_or_else(|| ApiError::unauthorized("the bearer token is not valid")),
+    }
 }
 
 /// The secret of an `Authorization` header's `Bearer` credentials (the

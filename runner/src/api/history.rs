@@ -209,6 +209,7 @@ async fn delete_run(
     let result = async {
         refuse_active(&service, &id)?;
         if service.history().delete(&id).await? {
+            service.forget_record(&id);
             Ok(reply::json(&serde_json::json!({ "deleted": id })))
         } else {
             Err(ApiError::new(StatusCode::NOT_FOUND, format!("no run {id}")))

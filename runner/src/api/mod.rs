@@ -25,26 +25,26 @@
 //! | GET | /trend | one metric of one script over the last runs (`?script=&metric=&stat=&limit=`) |
 //! | GET | /script | the rendered `k6_all.sh` |
 //! | GET | /scripts | the script catalogue |
-//! | GET | /export/k6-operator | the config as k6-operator manifests (`?parallelism=N…`, see [`export`]) |
+//! | GET | /export/k6-operator | the config as k6-operator manifests (`?parallelism=N…`, see `export`) |
 //! | WS | /ws | status, metrics and logs pushed |
 //! | GET | /audit | the audit log's newest entries (operators) |
-//! | GET | /health | readiness, open to all (see [`health`]) |
+//! | GET | /health | readiness, open to all (see `health`) |
 //!
 //! GET routes and the WebSocket need the viewer role; config changes,
 //! start, stop, deleting runs, baselines and the audit log need the operator role (see [`Auth`]).
 //! `/health` alone needs no role: it tells a supervisor whether the runner
 //! can run k6, and nothing else.
 
-pub mod access;
-pub mod error;
-pub mod export;
-pub mod handlers;
-pub mod health;
+mod access;
+mod error;
+mod export;
+mod handlers;
+mod health;
 mod history;
-pub mod query;
+mod query;
 mod reports;
 mod runs;
-pub mod ws;
+mod ws;
 
 use std::sync::Arc;
 
@@ -54,8 +54,9 @@ use warp::{Filter, Reply};
 
 use crate::auth::{Identity, Role};
 use crate::service::Service;
-pub use access::Auth;
+pub use access::{Auth, bearer_auth, same_origin};
 use access::{Needs, require};
+pub use error::{ApiError, ErrorBody};
 
 /// Largest request body accepted, in bytes. A config is a few hundred
 /// bytes; this leaves room for 50 long script names and nothing more.

@@ -22,15 +22,15 @@
 //! - `files`: opening (or setting aside) the database file, and the
 //!   baselines' own file.
 //! - `import`: run folders into the database.
-//! - [`compare`]: two runs compared, and the regression budgets.
-//! - [`retention`]: deleting runs beyond the newest N or older than D days.
+//! - `compare`: two runs compared, and the regression budgets.
+//! - `retention`: deleting runs beyond the newest N or older than D days.
 
-pub mod compare;
+pub(crate) mod compare;
 mod files;
 mod import;
-pub mod retention;
+mod retention;
 mod schema;
-pub mod store;
+mod store;
 
 use std::path::PathBuf;
 use std::sync::{Arc, mpsc};
@@ -43,6 +43,7 @@ use crate::persistence::DataDir;
 use compare::{Budgets, Comparison, Verdict};
 use files::{is_corrupt, load_baselines, open_db, save_baselines, set_aside};
 pub use import::ImportReport;
+pub use retention::{DEFAULT_KEEP_RUNS, Retention};
 pub use store::{RunFilter, RunSummary, StateFilter, TrendPoint};
 
 /// The database file's name in the data directory.

@@ -33,10 +33,10 @@ impl CoreInstance {
         store.limiter(|state| &mut state.limits);
         store
             .set_fuel(call_fuel(0))
-            .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?;
+            .map_err(SandboxError::Instantiate)?;
         let core = pre
             .instantiate(&mut store)
-            .map_err(|e| SandboxError::Instantiate(format!("{e:#}")))?;
+            .map_err(SandboxError::Instantiate)?;
         Ok(Self {
             store,
             core,
@@ -57,23 +57,14 @@ impl CoreInstance {
         call: impl FnOnce(&Core, &mut Store<StoreState>) -> wasmtime::Result<R>,
     ) -> Result<R, SandboxError> {
         if self.poisoned {
-            return Err(SandboxError::Call {
-                function,
-                message: "instance poisoned by an earlier failure".into(),
-            });
+            return Err(SandboxError::Poisoned { function });
         }
         self.store
             .set_fuel(call_fuel(input_bytes))
-            .map_err(|e| SandboxError::Call {
-                function,
-                message: format!("{e:#}"),
-            })?;
-        call(&self.core, &mut self.store).map_err(|error| {
+            .map_err(|source| SandboxError::Call { function, source })?;
+        call(&self.core, &mut self.store).map_err(|source| {
             self.poisoned = true;
-            SandboxError::Call {
-                function,
-                message: format!("{error:#}"),
-            }
+            SandboxError::Call { function, source }
         })
     }
 

@@ -1,21 +1,21 @@
 //! The sandboxed core: wasmtime loads the core component with no
 //! capabilities, meters every call with fuel and caps its memory.
 //!
-//! - [`bindings`]: host types and call stubs generated from the WIT.
-//! - [`policy`]: what the component may import (no function at all).
-//! - [`limits`]: fuel and memory caps, and the store that enforces them.
-//! - [`cache`]: the precompiled-component cache for fast start.
-//! - [`instance`]: one instance and its store: typed calls into the core.
-//! - [`shared`]: the instance API handlers share, rebuilt after a trap.
-//! - [`parser`]: a per-step log parser session with its own store.
+//! - `bindings`: host types and call stubs generated from the WIT.
+//! - `policy`: what the component may import (no function at all).
+//! - `limits`: fuel and memory caps, and the store that enforces them.
+//! - `cache`: the precompiled-component cache for fast start.
+//! - `instance`: one instance and its store: typed calls into the core.
+//! - `shared`: the instance API handlers share, rebuilt after a trap.
+//! - `parser`: a per-step log parser session with its own store.
 
-pub mod bindings;
-pub mod cache;
-pub mod instance;
-pub mod limits;
-pub mod parser;
-pub mod policy;
-pub mod shared;
+pub(crate) mod bindings;
+mod cache;
+mod instance;
+pub(crate) mod limits;
+mod parser;
+mod policy;
+mod shared;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,31 +79,42 @@ pub enum SandboxError {
         kind: String,
     },
     /// Wasmtime could not compile or link the component.
-    #[error("plugin {origin} cannot be loaded: {message}")]
+    #[error("plugin {origin} cannot be loaded: {source:#}")]
     Load {
         /// Where the component came from.
         origin: String,
-        /// Wasmtime's error chain.
-        message: String,
+        /// Wasmtime's error.
+        #[source]
+        source: wasmtime::Error,
     },
     /// A store or instance could not be created.
-    #[error("cannot instantiate the core: {0}")]
-    Instantiate(String),
+    #[error("cannot instantiate the core: {0:#}")]
+    Instantiate(#[source] wasmtime::Error),
     /// A call into the core trapped, ran out of fuel or memory, or failed.
-    #[error("core call {function} failed: {message}")]
+    #[error("core call {function} failed: {source:#}")]
     Call {
         /// The exported function.
         function: &'static str,
-        /// Wasmtime's error chain (trap, fuel exhausted, memory limit).
-        message: String,
+        /// Wasmtime's error: a [`wasmtime::Trap`] (such as `OutOfFuel`)
+        /// when the guest trapped.
+        #[source]
+        source: wasmtime::Error,
+    },
+    /// A call refused because an earlier call on the same instance failed
+    /// and left it in an unknown state.
+    #[error("core call {function} refused: the instance failed an earlier call")]
+    Poisoned {
+        /// The exported function.
+        function: &'static str,
     },
     /// The blocking task that ran the call was lost.
-    #[error("core call {function} was aborted: {message}")]
+    #[error("core call {function} was aborted: {source}")]
     Aborted {
         /// The exported function.
         function: &'static str,
-        /// Why.
-        message: String,
+        /// Why: the thread panicked or the runtime is shutting down.
+        #[source]
+        source: tokio::task::JoinError,
     },
 }
 
@@ -190,17 +201,17 @@ impl Sandbox {
 }
 
 /// The engine every core instance runs on. Fuel metering is on so that every
-/// call has a deterministic instruction budget (see [`limits`]).
+/// call has a deterministic instruction budget (see `limits`).
 fn new_engine() -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.consume_fuel(true);
     Engine::new(&config)
 }
 
-fn load_error(origin: &str, error: wasmtime::Error) -> SandboxError {
+fn load_error(origin: &str, source: wasmtime::Error) -> SandboxError {
     SandboxError::Load {
         origin: origin.to_owned(),
-        message: format!("{error:#}"),
+        source,
     }
 }
 

@@ -38,10 +38,7 @@ impl SharedCore {
         let shared = self.clone();
         tokio::task::spawn_blocking(move || shared.call_blocking(call))
             .await
-            .map_err(|e| SandboxError::Aborted {
-                function,
-                message: e.to_string(),
-            })?
+            .map_err(|source| SandboxError::Aborted { function, source })?
     }
 
     /// Runs `call` on the shared instance on this thread (for the CLI and

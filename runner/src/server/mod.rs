@@ -77,7 +77,7 @@ pub fn loopback_host_only() -> impl Filter<Extract = (), Error = warp::Rejection
         .and_then(|host: Option<String>| async move {
             match host {
                 Some(host) if !is_loopback_host(&host) => {
-                    Err(warp::reject::custom(crate::api::error::ApiError::new(
+                    Err(warp::reject::custom(crate::api::ApiError::new(
                         warp::http::StatusCode::FORBIDDEN,
                         format!(
                             "this runner has no tokens, so it answers only requests addressed to \
@@ -114,16 +114,16 @@ async fn not_found(
     rejection: warp::Rejection,
 ) -> Result<warp::reply::Response, std::convert::Infallible> {
     use warp::Reply;
-    if let Some(refused) = rejection.find::<crate::api::error::ApiError>() {
+    if let Some(refused) = rejection.find::<crate::api::ApiError>() {
         return Ok(refused.clone().into_response());
     }
     let error = if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        crate::api::error::ApiError::new(
+        crate::api::ApiError::new(
             warp::http::StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed on this path",
         )
     } else {
-        crate::api::error::ApiError::new(warp::http::StatusCode::NOT_FOUND, "no such route")
+        crate::api::ApiError::new(warp::http::StatusCode::NOT_FOUND, "no such route")
     };
     Ok(error.into_response())
 }
@@ -155,7 +155,7 @@ pub fn within_request_limits() -> impl Filter<Extract = (), Error = warp::Reject
             |path: warp::path::FullPath, query: String, headers: warp::http::HeaderMap| async move {
                 let target = path.as_str().len() + query.len();
                 if target > MAX_URI_BYTES {
-                    return Err(warp::reject::custom(crate::api::error::ApiError::new(
+                    return Err(warp::reject::custom(crate::api::ApiError::new(
                         warp::http::StatusCode::URI_TOO_LONG,
                         format!(
                             "the request target is {target} bytes; at most {MAX_URI_BYTES} are accepted"
@@ -167,7 +167,7 @@ pub fn within_request_limits() -> impl Filter<Extract = (), Error = warp::Reject
                     .map(|(name, value)| name.as_str().len() + value.len())
                     .sum();
                 if size > MAX_HEADER_BYTES {
-                    return Err(warp::reject::custom(crate::api::error::ApiError::new(
+                    return Err(warp::reject::custom(crate::api::ApiError::new(
                         warp::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                         format!(
                             "the request headers hold {size} bytes; at most {MAX_HEADER_BYTES} are accepted"

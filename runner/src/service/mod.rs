@@ -31,7 +31,7 @@ use tokio::sync::broadcast;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::contract::Policy;
 use crate::history::History;
-use crate::history::retention::Retention;
+use crate::history::Retention;
 use crate::hub::{Hub, LogFilter, Published};
 use crate::k6::{K6Binary, K6Error};
 use crate::model::{FieldErrorBody, LogLine, MetricsPoint, Status};
@@ -154,6 +154,16 @@ pub enum ServiceError {
         name: String,
         /// The reserved prefix.
         prefix: &'static str,
+    },
+    /// A start-up task on a blocking thread was lost (it panicked, or
+    /// the runtime is shutting down).
+    #[error("start-up step \"{what}\" was aborted: {source}")]
+    Aborted {
+        /// What it was doing.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: tokio::task::JoinError,
     },
     /// A policy no config can pass.
     #[error(
@@ -324,7 +334,9 @@ impl Service {
         self.hub.metrics_history()
     }
 
-    /// Recent log lines (see [`Hub::logs`]).
+    /// Kept log lines that pass `filter`, oldest first: with `since`, the
+    /// first `limit` lines after it (a reader following the last `seq`
+    /// misses nothing); without, the newest `limit`.
     pub fn logs(&self, filter: &LogFilter, limit: usize) -> Vec<LogLine> {
         self.hub.logs(filter, limit)
     }

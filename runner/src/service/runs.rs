@@ -273,6 +273,15 @@ impl Service {
             .filter(|record| record.id == id)
     }
 
+    /// Forgets the in-memory copy of run `id`'s record once the run was
+    /// deleted, so that neither `/runs/{id}` nor `/results` serves it after.
+    pub(crate) fn forget_record(&self, id: &str) {
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        if live.as_ref().is_some_and(|reader| reader.get().id == id) {
+            *live = None;
+        }
+    }
+
     /// A file a step of run `id` left in the run's folder (`path` relative
     /// to it, `/`-separated): its location, after checking that the path
     /// stays inside the folder and names a regular file.

@@ -18,7 +18,7 @@ use crate::history::History;
 use crate::hub::Hub;
 use crate::k6;
 use crate::persistence::DataDir;
-use crate::sandbox::{Sandbox, SandboxError, SharedCore};
+use crate::sandbox::{Sandbox, SharedCore};
 use crate::supervisor::StepRunner;
 
 /// Names of the runner's own environment variables (tokens, the run
@@ -69,9 +69,9 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
             show_last_run(&data, &hub);
         })
         .await
-        .map_err(|e| SandboxError::Aborted {
-            function: "recovery",
-            message: e.to_string(),
+        .map_err(|source| ServiceError::Aborted {
+            what: "recovery",
+            source,
         })?;
     }
     let history = open_history(&data).await?;
@@ -125,9 +125,9 @@ async fn open_history(data: &DataDir) -> Result<History, ServiceError> {
     let data = data.clone();
     let (history, report) = tokio::task::spawn_blocking(move || History::open(&data))
         .await
-        .map_err(|e| SandboxError::Aborted {
-            function: "open the history",
-            message: e.to_string(),
+        .map_err(|source| ServiceError::Aborted {
+            what: "open the history",
+            source,
         })??;
     if let Some(aside) = report.set_aside {
         tracing::warn!(aside = %aside.display(), imported = report.import.imported, "the history database was rebuilt from the run folders; the unusable file is kept");
@@ -141,9 +141,9 @@ async fn load_core(config: &ServiceConfig) -> Result<SharedCore, ServiceError> {
     let plugin = config.plugin.clone();
     let sandbox = tokio::task::spawn_blocking(move || Sandbox::load(&plugin))
         .await
-        .map_err(|e| SandboxError::Aborted {
-            function: "load",
-            message: e.to_string(),
+        .map_err(|source| ServiceError::Aborted {
+            what: "load the core",
+            source,
         })??;
     tracing::info!(sha256 = %sandbox.info().sha256, origin = %sandbox.info().origin, "core component loaded");
     Ok(SharedCore::new(sandbox))
@@ -162,9 +162,9 @@ async fn open_data_dir(path: &Path) -> Result<(DataDir, AuditLog), ServiceError>
         Ok((data, audit))
     })
     .await
-    .map_err(|e| SandboxError::Aborted {
-        function: "open the data directory",
-        message: e.to_string(),
+    .map_err(|source| ServiceError::Aborted {
+        what: "open the data directory",
+        source,
     })?
 }
 

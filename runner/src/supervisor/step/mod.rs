@@ -6,40 +6,41 @@
 //! - `snapshot`: the copy that runs (an archive, or the script directory).
 //! - `output`: the reader threads and the output thread.
 //! - `watch`: the stop state machine and the wait for the process.
+//! - `stopper`: how a step is asked to stop, and killed.
+//! - `sampling`: the live readings taken once a second.
 //! - `files`: what the step left in its folder.
 
 mod files;
 mod output;
+mod sampling;
 pub(super) mod snapshot;
+mod stopper;
 mod watch;
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 
 use nix::sys::signal::Signal;
 use tokio::sync::watch as signal;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 use super::StepRunner;
 use super::k6_api::{K6Api, LiveSampler};
 use super::process::{self, SpawnSpec};
-use super::stats::ProcessSampler;
 use crate::contract::{ExitStatus, OutputStream, Program, Snapshot, Step, StopCause, Verdict};
 use crate::model::{FileRecord, LogLevel, SnapshotRecord, Summary};
 use crate::persistence::logfile::{KEPT_LOG_PARTS, RotatingLog};
 use crate::persistence::series::{SERIES_FILE, SeriesFile};
 use crate::sandbox::ParserSession;
-use output::{ExportOutcome, OutputContext, ReadingSender, StepOutput};
+use output::{ExportOutcome, OutputContext, StepOutput};
 use snapshot::SnapshotInput;
-use watch::{StopMachine, Stopper, watch_process};
+use watch::{StopMachine, watch_process};
 
 /// How long to wait for the last output after the process exited.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
-/// Live metrics sampling period.
-const SAMPLE_PERIOD: Duration = Duration::from_secs(1);
 /// A step's log file, inside its folder.
 pub(crate) const LOG_FILE: &str = "output.log";
 /// k6 exits that come with a summary export, normally.
@@ -237,7 +238,7 @@ impl StepRunner {
             }
         }
         let started = Instant::now();
-        let sampler = tokio::spawn(sample_metrics(
+        let sampler = tokio::spawn(sampling::sample_metrics(
             step.api_port.map(|port| LiveSampler::new(K6Api::new(port))),
             pid,
             started,
@@ -245,7 +246,7 @@ impl StepRunner {
         ));
 
         let deadline = started + Duration::from_secs(u64::from(step.time_limit_seconds));
-        let stopper = StepStopper {
+        let stopper = stopper::StepStopper {
             runner: self,
             task,
             pid,
@@ -475,111 +476,5 @@ fn source_words(summary: Option<&Summary>) -> &'static str {
         Some(S::TextSummary) => "its text summary (rounded numbers)",
         Some(S::LiveMetrics) => "its last live reading (no summary was seen)",
         Some(S::None) | None => "nowhere: no summary was seen",
-    }
-}
-
-/// Stops a step's process: k6's REST API when it has one, else one SIGINT
-/// to its group; SIGKILL of the group after the grace period.
-struct StepStopper<'a> {
-    runner: &'a StepRunner,
-    task: &'a StepTask<'a>,
-    pid: u32,
-    stop_sent: Arc<AtomicBool>,
-}
-
-impl Stopper for StepStopper<'_> {
-    async fn ask_to_stop(&self, cause: StopCause) {
-        self.stop_sent.store(true, Ordering::Relaxed);
-        let why = match cause {
-            StopCause::Operator => "operator asked to stop",
-            StopCause::Shutdown => "runner shutting down",
-            StopCause::TimeLimit => "time limit reached",
-            StopCause::None => "stop",
-        };
-        let (task, grace) = (self.task, self.runner.stop_grace);
-        if cause == StopCause::TimeLimit {
-            self.runner.note(
-                task,
-                LogLevel::Warning,
-                &format!("ran past maxDuration ({} s)", task.step.time_limit_seconds),
-            );
-        }
-        let rest = match task.step.api_port {
-            Some(port) => K6Api::new(port).stop().await.map_err(Some),
-            None => Err(None),
-        };
-        match rest {
-            Ok(()) => self.runner.note(
-                task,
-                LogLevel::Info,
-                &format!("{why}: asked k6 to stop through its REST API"),
-            ),
-            // The request may have reached k6 (it timed out, or the answer
-            // was lost): a signal now could land during its end-of-test
-            // processing and kill it without a summary, so the request
-            // stands and the grace period decides.
-            Err(Some(error)) if !error.is_connect() && !error.is_status() => self.runner.note(
-                task,
-                LogLevel::Warning,
-                &format!(
-                    "{why}: k6's REST API did not confirm the stop request ({error}); no second \
-                     request is sent, the group is killed after {grace:?} if it is still running"
-                ),
-            ),
-            // k6 surely did not take the request: the one signal is the request.
-            Err(error) => {
-                let reason =
-                    error.map_or_else(|| "no REST API for this step".to_owned(), |e| e.to_string());
-                let sent = process::signal_group(self.pid, Signal::SIGINT);
-                self.runner.note(
-                    task,
-                    LogLevel::Info,
-                    &format!("{why}: sent SIGINT to the process group ({reason}; {sent:?})"),
-                );
-            }
-        }
-    }
-
-    fn kill(&self) {
-        self.runner.note(
-            self.task,
-            LogLevel::Warning,
-            &format!(
-                "still running {:?} after the stop request: killing its process group",
-                self.runner.stop_grace
-            ),
-        );
-        let _ = process::signal_group(self.pid, Signal::SIGKILL);
-    }
-}
-
-/// Takes a live reading once a second (k6's metrics when it has an API,
-/// and its CPU and RSS from `/proc`) and hands it to the output thread
-/// without waiting. Runs beside the step loop so that a slow answer never
-/// delays a stop.
-async fn sample_metrics(
-    mut api: Option<LiveSampler>,
-    pid: u32,
-    started: Instant,
-    readings: ReadingSender,
-) {
-    let mut process = ProcessSampler::new(pid);
-    let mut tick = tokio::time::interval_at(started + SAMPLE_PERIOD, SAMPLE_PERIOD);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let Some(api) = api.as_mut() else {
-        return;
-    };
-    loop {
-        tick.tick().await;
-        let Some(body) = api.reading(SAMPLE_PERIOD).await else {
-            continue;
-        };
-        let stats = process
-            .sample()
-            .map(|s| (s.cpu_percent.unwrap_or(0.0), s.rss_bytes));
-        let at_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        if !readings.send(at_ms, body, stats) {
-            return;
-        }
     }
 }

@@ -12,6 +12,9 @@
 //! WebSocket client. Live metrics readings arrive on the same channel and
 //! are published at once. At the end the thread reads the summary export
 //! and hands back the step's summary.
+//!
+//! One cohesive thing, kept in one file: the readers, the output thread and
+//! the channel between them share one message type and one shutdown order.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
