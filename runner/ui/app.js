@@ -43,6 +43,10 @@ function showStatus(s) {
   controls.render();
   if (change.started) charts.reset(s.runId);
   if (change.results) results.refresh();
+  // A run that starts or ends changes the history: an open History view
+  // shows it without a reload.
+  const ended = change.results && !s.isRunning;
+  if ((change.started || ended) && views.current === 'history') history.load(null);
 }
 
 async function main() {
