@@ -84,7 +84,8 @@ pub async fn run(
                     let _ = writeln!(progress, "  {}: {}", line.level.name(), line.message);
                 }
             }
-            Event::Config(_) => {}
+            // The verdict is printed from the record once the run has ended.
+            Event::Config(_) | Event::Regression(_) => {}
         }
     }
     service.shutdown().await;

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::history::compare::RegressionNotice;
 use crate::model::{LogLevel, LogLine, MetricsPoint, Status};
 
 /// Log lines kept in memory for `GET /logs` and new WebSocket clients;
@@ -54,6 +55,9 @@ pub enum Event {
     Logs(Vec<LogLine>),
     /// The config was saved or reset (by any client): its canonical JSON.
     Config(serde_json::Value),
+    /// A run that ended was compared with its entries' baselines (only
+    /// when some entry has one): its verdict and headline deltas.
+    Regression(Box<RegressionNotice>),
 }
 
 /// One published event: the value and its JSON text, written once for
@@ -159,6 +163,11 @@ impl Hub {
     /// Pushes a newly stored config, so that every open page shows it.
     pub fn publish_config(&self, config: serde_json::Value) {
         self.publish(Event::Config(config));
+    }
+
+    /// Pushes the verdict of a run that ended against its baselines.
+    pub fn publish_regression(&self, notice: RegressionNotice) {
+        self.publish(Event::Regression(Box::new(notice)));
     }
 
     /// Records a metrics reading in the status and the run's history, and

@@ -105,22 +105,27 @@ macro_rules! ui_file {
 
 /// Everything under `/assets/`. Each module of `runner/ui/` is listed here
 /// and preloaded by `index.html` (both checked by the tests).
-const ASSETS: [Asset; 17] = [
+const ASSETS: [Asset; 22] = [
     // The entry module (the page's `<script type="module">`) and what it imports.
     ui_file!(Module, "app.js"),
     ui_file!(Module, "api.js"),
     ui_file!(Module, "banner.js"),
     ui_file!(Module, "charts.js"),
+    ui_file!(Module, "compare.js"),
     ui_file!(Module, "config-form.js"),
     ui_file!(Module, "controls.js"),
     ui_file!(Module, "dom.js"),
     ui_file!(Module, "format.js"),
+    ui_file!(Module, "history.js"),
+    ui_file!(Module, "links.js"),
     ui_file!(Module, "logs.js"),
     ui_file!(Module, "results.js"),
     ui_file!(Module, "run-state.js"),
     ui_file!(Module, "script-preview.js"),
     ui_file!(Module, "socket.js"),
+    ui_file!(Module, "sparkline.js"),
     ui_file!(Module, "status.js"),
+    ui_file!(Module, "views.js"),
     ui_file!(Style, "style.css"),
     Asset {
         name: "uPlot.iife.min.js",

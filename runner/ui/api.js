@@ -1,7 +1,8 @@
 // The API client: where the API is (`API_BASE`), one `api()` call for
 // every request, the API's errors (`ApiError`), and the bearer token.
 // Owns the token (in `localStorage`, read on every request, never copied),
-// the token dialog and the "signed in" line of the footer.
+// the token dialog, the "signed in" line of the footer, and who the token
+// belongs to (`auth.whoami()`, asked once per token).
 
 import { $ } from './dom.js';
 
@@ -35,6 +36,8 @@ export class ApiError extends Error {
 
 export const auth = {
   prompt: null,
+  /** The answer of `GET whoami` for the current token (a promise), or null. */
+  identity: null,
 
   token() {
     return localStorage.getItem(TOKEN_KEY);
@@ -42,7 +45,24 @@ export const auth = {
 
   forget() {
     localStorage.removeItem(TOKEN_KEY);
+    this.identity = null;
     this.render();
+  },
+
+  /**
+   * The caller's `{ name, role }`, so that a view offers only what the
+   * caller may do. A runner that cannot say (an older one, a host's own
+   * auth in front) gives `role: null`: the actions are shown and the API
+   * decides, as for the live controls.
+   */
+  whoami() {
+    this.identity ??= api('whoami').catch(() => ({ name: null, role: null }));
+    return this.identity;
+  },
+
+  /** Whether the caller may be offered operator actions (not a known viewer). */
+  async mayOperate() {
+    return (await this.whoami()).role !== 'viewer';
   },
 
   render() {
@@ -65,6 +85,7 @@ export const auth = {
         const token = $('token-input').value.trim();
         if (dialog.returnValue === 'save' && token) {
           localStorage.setItem(TOKEN_KEY, token);
+          this.identity = null;
           this.render();
           resolve();
         } else {

@@ -2,7 +2,8 @@
 // wires the views to each other and starts them. Each module owns one
 // piece (see its opening comment):
 //
-//   api.js            the API's URL, requests and errors, the bearer token
+//   views.js          which view shows (Live, History, Compare), from the URL's hash
+//   api.js            the API's URL, requests and errors, the bearer token, whoami
 //   socket.js         the live WebSocket, its reconnects, the connection indicator
 //   status.js         the runner's status: badge, title, Status panel
 //   controls.js       Start, Stop and its dialog
@@ -11,6 +12,10 @@
 //   results.js        the Results panel
 //   logs.js           the Logs panel
 //   script-preview.js the k6_all.sh preview
+//   history.js        the History view: stored runs, filters, trends, baselines, reports
+//   compare.js        the Compare view: two runs' deltas and overlaid charts
+//   links.js          download links to API files (with the token when there is one)
+//   sparkline.js      the trends' small SVG lines
 //   run-state.js      each state's label and colour (badges, chips, outcomes)
 //   banner.js         the error banner under the top bar
 //   dom.js, format.js helpers
@@ -21,13 +26,16 @@
 import { api, auth } from './api.js';
 import { showControlError } from './banner.js';
 import { charts } from './charts.js';
+import { compare } from './compare.js';
 import { config } from './config-form.js';
 import { controls } from './controls.js';
+import { history } from './history.js';
 import { logs } from './logs.js';
 import { results } from './results.js';
 import { preview } from './script-preview.js';
 import { live, setConnection } from './socket.js';
 import { status } from './status.js';
+import { views } from './views.js';
 
 /** A status from anywhere (first read, WebSocket, reconnect probe). */
 function showStatus(s) {
@@ -35,6 +43,10 @@ function showStatus(s) {
   controls.render();
   if (change.started) charts.reset(s.runId);
   if (change.results) results.refresh();
+  // A run that starts or ends changes the history: an open History view
+  // shows it without a reload.
+  const ended = change.results && !s.isRunning;
+  if ((change.started || ended) && views.current === 'history') history.load(null);
 }
 
 async function main() {
@@ -50,6 +62,8 @@ async function main() {
   });
   config.bind({ stored: () => preview.refresh() });
   logs.bind();
+  history.bind();
+  compare.bind();
   charts.init();
   try {
     // The status first: a 401 here prompts for the token once, before the
@@ -62,6 +76,8 @@ async function main() {
       return;
     }
   }
+  // The view the URL names: History and Compare load what they show.
+  views.bind({ history, compare });
   await charts.load();
   live.connect({
     open() {
@@ -82,6 +98,11 @@ async function main() {
       config.reload().catch(() => {});
     },
     config: (saved) => config.stored(saved),
+    regression(notice) {
+      status.renderRegression(notice);
+      // The record now carries its verdict.
+      results.refresh();
+    },
   });
   config.load().catch((error) => config.showErrors([{ field: '', message: `Could not load the configuration: ${error.message}` }]));
   preview.refresh();

@@ -1,8 +1,10 @@
 // The Live metrics panel: four uPlot charts (requests/s, p95 latency,
 // failed requests, VUs) of one run, one reading per second. Owns the
 // readings drawn (`times`, `series`, at most an hour), the run they belong
-// to and the plots. uPlot is the global of uPlot.iife.min.js, a classic
-// script the page loads before its modules run.
+// to and the plots. `createPlot` and `CHARTS` are shared with the Compare
+// view, which overlays two stored runs on the same four charts. uPlot is
+// the global of uPlot.iife.min.js, a classic script the page loads before
+// its modules run.
 
 import { api } from './api.js';
 import { showControlError } from './banner.js';
@@ -12,16 +14,22 @@ import { format, formatNumber, missing } from './format.js';
 /** Most readings kept per chart: one hour at one per second. */
 const MAX_POINTS = 3600;
 
-const CHARTS = [
-  { id: 'chart-rps', color: '--blue', read: (m) => m.requestRate, text: (v) => `${format.rate(v)} req/s` },
-  { id: 'chart-p95', color: '--amber', read: (m) => m.latencyP95Ms, text: (v) => format.latencyText(v) },
+/**
+ * The four charts: where each is drawn, its colour, how a reading
+ * (`MetricsPoint`) gives its value and how that value reads. The Compare
+ * view draws the same four.
+ */
+export const CHARTS = [
+  { id: 'chart-rps', title: 'Requests/s', color: '--blue', read: (m) => m.requestRate, text: (v) => `${format.rate(v)} req/s` },
+  { id: 'chart-p95', title: 'Latency p95', color: '--amber', read: (m) => m.latencyP95Ms, text: (v) => format.latencyText(v) },
   {
     id: 'chart-failed',
+    title: 'Failed requests',
     color: '--red',
     read: (m) => (missing(m.failedRequestRate) ? null : m.failedRequestRate * 100),
     text: (v) => (missing(v) ? '—' : `${formatNumber(v, 2)} %`),
   },
-  { id: 'chart-vus', color: '--green', read: (m) => m.vus, text: (v) => `${format.int(v)} VUs` },
+  { id: 'chart-vus', title: 'Virtual users', color: '--green', read: (m) => m.vus, text: (v) => `${format.int(v)} VUs` },
 ];
 
 /** Time-axis tick steps, seconds: whole seconds up to hours. */
@@ -34,6 +42,53 @@ function decimalsFor(step) {
   return decimals;
 }
 
+/**
+ * A uPlot chart in `target`, sized to it and following its width, in the
+ * page's theme: `lines` are `{ color, dash }` (a custom property such as
+ * `--blue`, an optional dash pattern), drawn over `data` (`[xs, ys…]`).
+ * The x axis is wall-clock time (`elapsed: false`) or seconds from a run's
+ * start (`elapsed: true`, for runs overlaid on one axis). Owns nothing:
+ * the caller keeps the plot and its data. Used by the Live metrics here
+ * and by the Compare view.
+ */
+export function createPlot(target, { lines, data, elapsed = false }) {
+  const css = getComputedStyle(document.documentElement);
+  const color = (name) => css.getPropertyValue(name).trim();
+  const axis = {
+    stroke: color('--muted'),
+    grid: { stroke: color('--grid'), width: 1 },
+    ticks: { stroke: color('--grid'), width: 1 },
+    font: '11px system-ui, sans-serif',
+  };
+  const xValues = elapsed ? (u, ticks) => ticks.map((t) => format.duration(t)) : (u, ticks) => ticks.map((t) => format.clock(t));
+  const plot = new globalThis.uPlot({
+    width: Math.max(200, target.clientWidth),
+    height: target.clientHeight,
+    legend: { show: false },
+    cursor: { drag: { x: false, y: false } },
+    scales: {
+      // At least a 30 s window, so the first readings do not fill the width.
+      x: { time: !elapsed, range: (u, min, max) => (min === null ? [min, max] : [min, Math.max(max, min + 30)]) },
+      y: { range: (u, min, max) => [0, max > 0 ? max * 1.15 : 1] },
+    },
+    axes: [
+      { ...axis, space: 80, incrs: TIME_STEPS, values: xValues },
+      { ...axis, size: 52, values: (u, ticks, axisIndex, space, step) => ticks.map((t) => formatNumber(t, decimalsFor(step))) },
+    ],
+    series: [
+      {},
+      ...lines.map(({ color: name, dash }) => {
+        const stroke = color(name);
+        return { stroke, width: 2, dash, fill: dash ? undefined : `${stroke}22`, points: { show: false }, spanGaps: false };
+      }),
+    ],
+  }, data, target);
+  new ResizeObserver(([entry]) => {
+    plot.setSize({ width: Math.max(200, Math.floor(entry.contentRect.width)), height: target.clientHeight });
+  }).observe(target);
+  return plot;
+}
+
 export const charts = {
   runId: null,
   step: null,
@@ -42,41 +97,10 @@ export const charts = {
   plots: [],
 
   init() {
-    const css = getComputedStyle(document.documentElement);
-    const color = (name) => css.getPropertyValue(name).trim();
-    const axis = {
-      stroke: color('--muted'),
-      grid: { stroke: color('--grid'), width: 1 },
-      ticks: { stroke: color('--grid'), width: 1 },
-      font: '11px system-ui, sans-serif',
-    };
-    this.plots = CHARTS.map((chart, index) => {
-      const target = $(chart.id).querySelector('[data-plot]');
-      const stroke = color(chart.color);
-      const plot = new globalThis.uPlot({
-        width: Math.max(200, target.clientWidth),
-        height: target.clientHeight,
-        legend: { show: false },
-        cursor: { drag: { x: false, y: false } },
-        scales: {
-          // At least a 30 s window, so the first readings do not fill the width.
-          x: { time: true, range: (u, min, max) => (min === null ? [min, max] : [min, Math.max(max, min + 30)]) },
-          y: { range: (u, min, max) => [0, max > 0 ? max * 1.15 : 1] },
-        },
-        axes: [
-          { ...axis, space: 80, incrs: TIME_STEPS, values: (u, ticks) => ticks.map((t) => format.clock(t)) },
-          { ...axis, size: 52, values: (u, ticks, axisIndex, space, step) => ticks.map((t) => formatNumber(t, decimalsFor(step))) },
-        ],
-        series: [
-          {},
-          { stroke, width: 2, fill: `${stroke}22`, points: { show: false }, spanGaps: false },
-        ],
-      }, [this.times, this.series[index]], target);
-      new ResizeObserver(([entry]) => {
-        plot.setSize({ width: Math.max(200, Math.floor(entry.contentRect.width)), height: target.clientHeight });
-      }).observe(target);
-      return plot;
-    });
+    this.plots = CHARTS.map((chart, index) => createPlot($(chart.id).querySelector('[data-plot]'), {
+      lines: [{ color: chart.color }],
+      data: [this.times, this.series[index]],
+    }));
   },
 
   /** Draws the readings the runner kept for the current (or last) run, so

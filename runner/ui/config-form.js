@@ -1,8 +1,8 @@
 // The Configuration panel: every config field, the suite's entries (one
 // row per step: the script, its kind, its users, a one-line summary of the
 // settings the form does not edit, ↑/↓/✕), "Add script" from the
-// catalogue, Save, Revert and Reset, and each refused field's error next
-// to its row and field. Owns the saved config as the form knows it
+// catalogue, the regression budgets, Save, Revert and Reset, and each
+// refused field's error next to its row and field. Owns the saved config as the form knows it
 // (`saved`), the catalogue of `GET /scripts` and the entries being edited
 // (`entries`); the other inputs hold the rest of the unsaved edits.
 // Whoever must follow a newly stored config is told through
@@ -14,6 +14,13 @@ import { format } from './format.js';
 
 const NUMBER_FIELDS = ['globalUserCount', 'rampUpDuration', 'maxDuration', 'intervalBetweenTests'];
 const TEXT_FIELDS = ['testDuration'];
+/**
+ * The fields of `regressionBudgets`, each an input `f-regressionBudgets.<name>`.
+ * An empty input is left out of the config: the core gives it its default
+ * (which the input shows as its placeholder).
+ */
+const BUDGET_FIELDS = ['latencyP95Percent', 'errorRatePoints', 'requestRatePercent'];
+const budgetInput = (name) => $(`f-regressionBudgets.${name}`);
 
 /**
  * The entry fields the form does not edit, in the order of the JSON form,
@@ -100,6 +107,7 @@ export const config = {
   fill(saved) {
     this.saved = saved;
     for (const name of [...NUMBER_FIELDS, ...TEXT_FIELDS]) $(`f-${name}`).value = saved[name] ?? '';
+    for (const name of BUDGET_FIELDS) budgetInput(name).value = saved.regressionBudgets?.[name] ?? '';
     this.entries = (saved.enabledScripts ?? []).map(entryOf);
     this.renderEntries();
     this.clearErrors();
@@ -112,8 +120,14 @@ export const config = {
     for (const name of NUMBER_FIELDS) value[name] = numberOrText($(`f-${name}`).value.trim());
     value.testDuration = $('f-testDuration').value.trim();
     value.enabledScripts = this.entries.map(entryJson);
-    // The form has no inputs for the budgets: the stored ones are kept.
-    if (this.saved?.regressionBudgets) value.regressionBudgets = this.saved.regressionBudgets;
+    // Only the budgets typed: none at all leaves the field out, as a
+    // config without budgets is stored.
+    const budgets = {};
+    for (const name of BUDGET_FIELDS) {
+      const typed = budgetInput(name).value.trim();
+      if (typed) budgets[name] = numberOrText(typed);
+    }
+    if (Object.keys(budgets).length) value.regressionBudgets = budgets;
     return value;
   },
 
@@ -390,7 +404,10 @@ export const config = {
     const slot = document.querySelector(`#config-form [data-error-for="${CSS.escape(field)}"]`);
     if (!slot) return null;
     slot.textContent = slot.textContent ? `${slot.textContent} ${message}` : message;
-    const input = $(`f-${field}`) ?? $('add-script').querySelector('summary');
+    // The field's own input; for the budgets object as a whole its first
+    // budget, for the script list "Add script".
+    const group = field === 'regressionBudgets' ? budgetInput(BUDGET_FIELDS[0]) : $('add-script').querySelector('summary');
+    const input = $(`f-${field}`) ?? group;
     if (input.tagName === 'INPUT') input.setAttribute('aria-invalid', 'true');
     return input;
   },

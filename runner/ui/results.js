@@ -9,10 +9,10 @@
 // user opened (`opened`, kept across refreshes); the record itself stays
 // on the server.
 
-import { api, apiUrl, auth } from './api.js';
-import { showControlError } from './banner.js';
+import { api } from './api.js';
 import { $, el } from './dom.js';
 import { format, formatNumber, missing } from './format.js';
+import { downloadLink } from './links.js';
 import { runOutcome, runState } from './run-state.js';
 
 /** Columns of a step's row; its details row spans them all. */
@@ -64,38 +64,11 @@ function settingsText(settings) {
 /** The API path of a file of run `id` (each segment escaped). */
 const filePath = (id, path) => `runs/${encodeURIComponent(id)}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
 
-/**
- * A file as a download link. Without a token the link is the file's URL;
- * with one (a link cannot carry it) the file is fetched with it and saved.
- */
+/** A file of the run as a download link (see links.js). */
 function fileLink(id, path, text, title) {
-  const link = el('a', 'file-link', text);
-  const name = path.split('/').pop();
-  link.href = apiUrl(filePath(id, path)).href;
-  link.download = name;
-  link.title = title;
+  const link = downloadLink(filePath(id, path), path.split('/').pop(), text, title);
   link.dataset.path = path;
-  link.addEventListener('click', (event) => {
-    if (!auth.token()) return;
-    event.preventDefault();
-    download(filePath(id, path), name);
-  });
   return link;
-}
-
-async function download(path, name) {
-  try {
-    const url = URL.createObjectURL(await api(path, { blob: true }));
-    const link = el('a');
-    link.href = url;
-    link.download = name;
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
-  } catch (error) {
-    showControlError(`Could not download ${name}: ${error.message}`);
-  }
 }
 
 /** One labelled block of a step's details row. */

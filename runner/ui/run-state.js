@@ -1,7 +1,8 @@
 // What each state of the runner, a run or a script is called and how it is
 // coloured: the one place that maps a state to a label and a badge class,
-// used by the top bar's badge, the Status panel's outcome chips and the
-// Results panel, and the state a run's `outcome` is shown as. Owns those
+// used by the top bar's badge, the Status panel's outcome chips, the
+// Results panel, the History and Compare views, and the state a run's
+// `outcome` is shown as. Owns those
 // two tables, nothing else. A new state gets one line here (and, for a new
 // colour, one `.badge-*` rule in style.css).
 //
@@ -24,6 +25,14 @@ const STATES = {
   interrupted: ['interrupted', 'badge-failed'],
   stopped: ['stopped', 'badge-stopped'],
   skipped: ['skipped', 'badge-skipped'],
+  // A run against its baseline (History, Compare, the Status panel): worse
+  // by more than a budget is a failure; the baseline itself is a marker,
+  // in the accent colour, neither good nor bad.
+  regressed: ['regressed', 'badge-failed'],
+  baseline: ['baseline', 'badge-baseline'],
+  // A comparison's verdicts (`/compare`): within the budgets is success.
+  ok: ['within budget', 'badge-passed'],
+  incomparable: ['incomparable', 'badge-idle'],
 };
 
 /**

@@ -25,15 +25,17 @@ const ROUTES = {
   log: (handlers, data) => handlers.logs([data]),
   lagged: (handlers, data) => handlers.lagged(data ?? {}),
   config: (handlers, data) => handlers.config(data),
+  regression: (handlers, data) => handlers.regression(data ?? {}),
 };
 
-/** The WebSocket: status, metrics, logs, lagged and config messages; reconnects with backoff. */
+/** The WebSocket: status, metrics, logs, lagged, config and regression messages; reconnects with backoff. */
 export const live = {
   socket: null,
   failures: 0,
   timer: null,
   /**
-   * `{ open(), status(s), metrics(m), logs(lines), lagged({missedEvents, lastLogSeq}), config(c) }`,
+   * `{ open(), status(s), metrics(m), logs(lines), lagged({missedEvents, lastLogSeq}), config(c),
+   * regression(notice) }`,
    * set by the first `connect`.
    */
   handlers: null,

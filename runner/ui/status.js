@@ -3,7 +3,8 @@
 // the state badge, the page title and the Status panel: current script,
 // step n of m, progress, each step with its users and state, the live
 // KPIs, the scripts completed, failed, stopped and interrupted, the run's
-// outcome once it has ended, the last error and the k6 version.
+// outcome once it has ended (and "regressed" when it was worse than its
+// baseline), the last error and the k6 version.
 
 import { $, el } from './dom.js';
 import { format, formatNumber, missing } from './format.js';
@@ -51,6 +52,12 @@ export const status = {
       outcome.dataset.outcome = s.outcome;
       outcome.textContent = shown.label;
     }
+    // Against its baselines: `regressed` once the ended run was judged
+    // (null while it runs, or with nothing to compare to).
+    const regressed = $('run-regressed');
+    regressed.hidden = s.isRunning || s.regressed !== true;
+    if (s.runId !== regressed.dataset.runId) regressed.title = 'Worse than its baseline by more than a budget';
+    regressed.dataset.runId = s.runId ?? '';
     $('current-script').textContent = s.currentScript ?? '—';
     this.renderProgress(s);
     this.renderSteps(s);
@@ -74,6 +81,21 @@ export const status = {
     const started = s.isRunning && s.runId !== previous?.runId;
     const ended = Boolean(previous?.isRunning && !s.isRunning);
     return { started, results: started || ended || (s.isRunning && finished(s) !== finished(previous)) };
+  },
+
+  /**
+   * The `regression` event of a run that ended: the badge names what
+   * crossed its budget (`login.js#1: latencyP95Ms`) and against which run;
+   * the status that follows shows or hides it.
+   */
+  renderRegression(notice) {
+    const badge = $('run-regressed');
+    badge.dataset.runId = notice.runId;
+    const crossed = (notice.entries ?? []).filter((entry) => entry.crossed.length);
+    badge.title = crossed.length
+      ? crossed.map((entry) => `${entry.entry}: ${entry.crossed.join(', ')} (baseline ${entry.baseline})`).join('\n')
+      : 'Within the budgets of its baselines';
+    badge.hidden = !notice.regressed;
   },
 
   /** Where the run is; once it ends, where it ended (100 % unless stopped). */

@@ -70,6 +70,20 @@ async fn viewers_read_operators_control_and_refusals_are_audited() {
     for path in ["/status", "/config", "/scripts", "/logs", "/script"] {
         assert_eq!(viewer.get(path).await.0, 200, "viewer GET {path}");
     }
+    // Each caller can ask who it is (the web page shows a viewer no
+    // operator buttons); the name, never the secret.
+    assert_eq!(
+        viewer.get("/whoami").await,
+        (200, serde_json::json!({"name": "ci", "role": "viewer"}))
+    );
+    assert_eq!(
+        runner.get("/whoami").await,
+        (
+            200,
+            serde_json::json!({"name": "alice", "role": "operator"})
+        )
+    );
+    assert_eq!(anonymous.get("/whoami").await.0, 401);
     let (_, before) = viewer.get("/config").await;
     let wanted = config(3, "2s", 30, &["pass.js"], 0);
     assert_eq!(viewer.put_json("/config", &wanted).await.0, 403);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::runner::{Runner, World, config};
+use crate::runner::{Runner, World, config, next_ws_json};
 
 /// One VU, paced iterations: the request rate is set by the sleep, so the
 /// script's own latency is what changes between runs.
@@ -25,12 +25,12 @@ export default function () {
 
 /// Writes `hist.js` aimed at `/fast` or `/slow` (200 ms more per request:
 /// far beyond the p95 budget, and fewer requests per second).
-fn write_script(world: &World, path: &str) {
+pub(crate) fn write_script(world: &World, path: &str) {
     world.script("hist.js", &PACED.replace("PATH", path));
 }
 
 /// Starts a run, waits for its end and returns its id.
-async fn run_once(runner: &Runner) -> String {
+pub(crate) async fn run_once(runner: &Runner) -> String {
     let id = runner.start_run().await;
     let results = runner.wait_for_results().await;
     assert_eq!(results["id"], id.as_str());
@@ -146,6 +146,12 @@ async fn history_compares_runs_and_flags_a_regression_against_the_baseline() {
     let (status, set) = runner.put(&format!("/runs/{first}/baseline")).await;
     assert_eq!(status, 200, "{set}");
     assert_eq!(set["entries"][0], "hist.js#1");
+    // A watcher on the WebSocket is told the verdict when the run ends,
+    // before the status that shows it ended.
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/k6/ws", runner.addr))
+            .await
+            .unwrap();
     write_script(&world, "slow");
     let third = runner.start_run().await;
     let status = runner
@@ -154,6 +160,48 @@ async fn history_compares_runs_and_flags_a_regression_against_the_baseline() {
         })
         .await;
     assert_eq!(status["regressed"], true, "{status}");
+    // Bounded: a run of 2 s sends a few dozen messages (status, metrics,
+    // logs batches); the verdict comes among them.
+    let mut notice = None;
+    for _ in 0..2_000 {
+        let event = next_ws_json(&mut socket).await;
+        if event["type"] == "regression" {
+            notice = Some(event["data"].clone());
+            break;
+        }
+        assert!(
+            !(event["type"] == "status"
+                && event["data"]["runId"] == third.as_str()
+                && event["data"]["regressed"] == true),
+            "the ended status came before the regression event"
+        );
+    }
+    let notice = notice.expect("a regression event for the third run");
+    assert_eq!(notice["runId"], third.as_str(), "{notice}");
+    assert_eq!(notice["regressed"], true, "{notice}");
+    assert_eq!(notice["entries"][0]["baseline"], first.as_str(), "{notice}");
+    assert!(
+        notice["entries"][0]["crossed"]
+            .to_string()
+            .contains("latencyP95Ms"),
+        "{notice}"
+    );
+    let verdicts = &notice["comparisons"][0];
+    assert_eq!(verdicts["base"], first.as_str(), "{notice}");
+    assert_eq!(verdicts["verdict"], "regressed", "{notice}");
+    let p95 = verdicts["entries"][0]["headline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "latencyP95Ms")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(p95["verdict"], "regressed", "{notice}");
+    assert!(
+        verdicts["entries"][0].get("metrics").is_none(),
+        "the event carries the headline figures only: {notice}"
+    );
+    drop(socket);
     let (_, record) = runner.get(&format!("/runs/{third}")).await;
     assert_eq!(record["regression"]["regressed"], true, "{record}");
     assert_eq!(

@@ -19,4 +19,5 @@ mod suite;
 #[path = "../support/mod.rs"]
 mod support;
 mod ui;
+mod ui_history;
 mod websocket;

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::runner::{Options, Runner, World, config, wait_for_line};
 
 /// Longest wait for something the page shows after an action of the test.
-const UI_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const UI_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for k6 to start a step and report its first readings.
 const K6_TIMEOUT: Duration = Duration::from_secs(45);
 
@@ -903,7 +903,7 @@ export default function () {
 
 /// Tells which of the theme's colours an element is painted in
 /// (`tone(node)`: `green`, `red`, `neutral`…, or the colour itself).
-const TONES: &str = r#"
+pub(crate) const TONES: &str = r#"
     const colour = (value) => {
       const probe = document.createElement('span');
       probe.style.color = value;
@@ -1385,7 +1385,7 @@ async fn a_stopped_run_looks_neutral_and_a_run_with_a_failed_step_looks_failed()
 
 /// Where test artefacts go: `target/test-artifacts/` of the workspace
 /// (ignored by git).
-fn artifacts_dir() -> PathBuf {
+pub(crate) fn artifacts_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -1408,7 +1408,7 @@ fn program(name: &str, env: &str) -> PathBuf {
 
 /// ChromeDriver (its own process group, so Chromium goes with it) and a
 /// WebDriver session with a fresh profile.
-struct Browser {
+pub(crate) struct Browser {
     client: Option<Client>,
     driver: Child,
     _profile: tempfile::TempDir,
@@ -1417,7 +1417,7 @@ struct Browser {
 impl Browser {
     /// Starts ChromeDriver on a free port and a headless Chromium with a
     /// `width`×`height` window.
-    async fn start(width: u32, height: u32) -> Self {
+    pub(crate) async fn start(width: u32, height: u32) -> Self {
         let chromium = program("chromium", "CHROMIUM");
         let mut driver = Command::new(program("chromedriver", "CHROMEDRIVER"))
             // Port 0: ChromeDriver takes a free port and prints it, so no
@@ -1476,16 +1476,16 @@ impl Browser {
         browser
     }
 
-    fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         self.client.as_ref().expect("an open session")
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.client().goto(url).await.unwrap();
     }
 
     /// Opens the runner's page and waits until it shows an idle runner.
-    async fn open_idle_page(&self, runner: &Runner) {
+    pub(crate) async fn open_idle_page(&self, runner: &Runner) {
         self.goto(&format!("http://{}/", runner.addr)).await;
         self.wait_js(
             "the page to load",
@@ -1505,7 +1505,7 @@ impl Browser {
 
     /// Resizes the window to `width` (the height kept) and checks the top
     /// bar there (`TOP_BAR`), in state `state`.
-    async fn check_top_bar(&self, state: &str, width: u32) {
+    pub(crate) async fn check_top_bar(&self, state: &str, width: u32) {
         let (_, height) = self.client().get_window_size().await.unwrap();
         self.client()
             .set_window_size(width, height as u32)
@@ -1525,7 +1525,7 @@ impl Browser {
 
     /// Resizes the window so that the page's viewport is `width`×`height`
     /// (headless Chromium's window includes some browser chrome).
-    async fn set_viewport(&self, width: u32, height: u32) {
+    pub(crate) async fn set_viewport(&self, width: u32, height: u32) {
         let (outer_width, outer_height) = self.client().get_window_size().await.unwrap();
         let inner = self
             .js("return [window.innerWidth, window.innerHeight]")
@@ -1550,7 +1550,7 @@ impl Browser {
     /// Clicks the element `css` names. A live update may re-render it
     /// between finding and clicking (a stale element); a user would click
     /// the new one, so it is found again, a bounded number of times.
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         const ATTEMPTS: usize = 5;
         for attempt in 1..=ATTEMPTS {
             let element = self
@@ -1569,7 +1569,7 @@ impl Browser {
     }
 
     /// Replaces an input's text as a user would type it.
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let input = self
             .client()
             .find(Locator::Css(css))
@@ -1580,11 +1580,11 @@ impl Browser {
     }
 
     /// Runs `script` (a function body) in the page and returns its result.
-    async fn js(&self, script: &str) -> Value {
+    pub(crate) async fn js(&self, script: &str) -> Value {
         self.js_with(script, json!([])).await
     }
 
-    async fn js_with(&self, script: &str, args: Value) -> Value {
+    pub(crate) async fn js_with(&self, script: &str, args: Value) -> Value {
         let Value::Array(args) = args else {
             panic!("arguments must be a JSON array")
         };
@@ -1596,7 +1596,7 @@ impl Browser {
 
     /// Runs `script` asynchronously: it calls its last argument with the
     /// result.
-    async fn js_async(&self, script: &str) -> Value {
+    pub(crate) async fn js_async(&self, script: &str) -> Value {
         self.client()
             .execute_async(script, Vec::new())
             .await
@@ -1605,7 +1605,7 @@ impl Browser {
 
     /// Polls `script` every 100 ms until `done` holds (at most `timeout`)
     /// and returns the value that satisfied it.
-    async fn wait_js(
+    pub(crate) async fn wait_js(
         &self,
         what: &str,
         timeout: Duration,
@@ -1616,7 +1616,7 @@ impl Browser {
             .await
     }
 
-    async fn wait_js_with(
+    pub(crate) async fn wait_js_with(
         &self,
         what: &str,
         timeout: Duration,
@@ -1638,7 +1638,7 @@ impl Browser {
         }
     }
 
-    async fn screenshot_to(&self, path: &Path) {
+    pub(crate) async fn screenshot_to(&self, path: &Path) {
         let png = self.client().screenshot().await.unwrap();
         std::fs::write(path, png).unwrap();
         println!("screenshot: {}", path.display());
@@ -1646,7 +1646,7 @@ impl Browser {
 
     /// Ends the session (Chromium quits), then ChromeDriver, and checks
     /// that no process of the group is left.
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if let Some(client) = self.client.take() {
             client.close().await.expect("closing the WebDriver session");
         }

@@ -132,6 +132,13 @@ pub async fn stop(who: Identity, service: Arc<Service>) -> Result<Response, Infa
     })
 }
 
+/// `GET /whoami`: the caller's name and role, so that a page shows only
+/// the actions the caller may take (a viewer gets no operator buttons;
+/// the API refuses them anyway).
+pub async fn whoami(who: Identity) -> Result<Response, Infallible> {
+    Ok(reply::json(&serde_json::json!({ "name": who.name, "role": who.role })).into_response())
+}
+
 /// `GET /status`
 pub async fn status(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     Ok(reply::json(&service.status()).into_response())

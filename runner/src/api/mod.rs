@@ -10,6 +10,7 @@
 //! | POST | /start | start a suite run (409 if one runs) |
 //! | POST | /stop | stop the current run (idempotent) |
 //! | GET | /status | live status |
+//! | GET | /whoami | the caller's name and role |
 //! | GET | /logs | recent log lines (`?since=&limit=&level=&run=`) |
 //! | GET | /metrics | the live readings of the current or last run |
 //! | GET | /results | the last run's record |
@@ -121,6 +122,10 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .and(view())
         .and(s())
         .and_then(handlers::status);
+    let whoami = warp::path!("whoami")
+        .and(warp::get())
+        .and(view())
+        .and_then(handlers::whoami);
     let logs = warp::path!("logs")
         .and(warp::get())
         .and(view())
@@ -191,6 +196,8 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .or(stop)
         .unify()
         .or(status)
+        .unify()
+        .or(whoami)
         .unify()
         .or(logs)
         .unify()

@@ -1,6 +1,6 @@
 //! `GET /ws`: a WebSocket that first sends the current status and the
 //! stored config, then every change as JSON
-//! (`{"type": "status"|"metrics"|"logs"|"config"|"lagged", "data": …}`).
+//! (`{"type": "status"|"metrics"|"logs"|"config"|"regression"|"lagged", "data": …}`).
 //!
 //! A client costs the run nothing: each event's JSON is written once and
 //! shared (see [`crate::hub`]); a client drains whatever is waiting, sends

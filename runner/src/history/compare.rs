@@ -142,6 +142,73 @@ pub struct Comparison {
     pub entries: Vec<EntryComparison>,
 }
 
+/// A run's verdict against its baselines, as the WebSocket's `regression`
+/// event carries it when the run ends: the verdict, each entry's crossed
+/// budgets and, per baseline, each entry's headline figures. Every other
+/// metric stays in `GET /compare`: a watcher needs the verdict, not a
+/// report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegressionNotice {
+    /// The run that ended.
+    pub run_id: String,
+    /// Some entry crossed a budget.
+    pub regressed: bool,
+    /// Each entry that had a baseline, and the figures that crossed.
+    pub entries: Vec<crate::model::RegressionEntry>,
+    /// The comparison with each baseline, headline figures only.
+    pub comparisons: Vec<ComparisonVerdicts>,
+}
+
+/// One comparison's verdicts: [`Comparison`] without the per-metric
+/// deltas and thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComparisonVerdicts {
+    /// The baseline run.
+    pub base: String,
+    /// The budgets applied.
+    pub budgets: Budgets,
+    /// The worst verdict of its entries.
+    pub verdict: Verdict,
+    /// Each entry compared: its key, script, verdict and headline figures.
+    pub entries: Vec<EntryVerdict>,
+}
+
+/// One entry's verdict and headline figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryVerdict {
+    /// `script#occurrence`.
+    pub entry: String,
+    /// The script.
+    pub script: String,
+    /// The worst verdict of its budgeted figures.
+    pub verdict: Verdict,
+    /// Requests/s, p50/p95/p99, error rate, checks, iterations.
+    pub headline: Vec<Delta>,
+}
+
+impl From<&Comparison> for ComparisonVerdicts {
+    fn from(comparison: &Comparison) -> Self {
+        Self {
+            base: comparison.base.clone(),
+            budgets: comparison.budgets,
+            verdict: comparison.verdict,
+            entries: comparison
+                .entries
+                .iter()
+                .map(|entry| EntryVerdict {
+                    entry: entry.entry.clone(),
+                    script: entry.script.clone(),
+                    verdict: entry.verdict,
+                    headline: entry.headline.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Each step of `record` under its entry key (`script#n`).
 pub fn entry_keys(record: &RunRecord) -> Vec<(String, &StepRecord)> {
     let mut seen: BTreeMap<&str, u32> = BTreeMap::new();

@@ -8,6 +8,7 @@ use super::ports::free_ports;
 use super::{ControlError, Service, invalid};
 use crate::contract::{PlanContext, PlanTarget, StopCause};
 use crate::history::BaselineChoice;
+use crate::history::compare::{ComparisonVerdicts, RegressionNotice};
 use crate::model::RunRecord;
 use crate::persistence::PersistError;
 use crate::supervisor::{self, SuiteRun, show_ended, step_statuses};
@@ -163,11 +164,18 @@ impl Service {
             tracing::error!(%error, "cannot clear the active-run marker");
         }
         let mut record = record.clone();
+        let mut notice = None;
         match self.history.judge(&record, BaselineChoice::Stored).await {
-            Ok(Some((regression, _))) => {
+            Ok(Some((regression, comparisons))) => {
                 if regression.regressed {
                     tracing::warn!(run = %record.id, "the run regressed against its baseline");
                 }
+                notice = Some(RegressionNotice {
+                    run_id: record.id.clone(),
+                    regressed: regression.regressed,
+                    entries: regression.entries.clone(),
+                    comparisons: comparisons.iter().map(ComparisonVerdicts::from).collect(),
+                });
                 record.regression = Some(regression);
                 self.amend_record(&record).await;
             }
@@ -177,6 +185,11 @@ impl Service {
         if let Err(error) = self.history.store(record.clone()).await {
             // The run folder keeps the record; the next start imports it.
             tracing::error!(%error, "cannot store the run in the history database");
+        }
+        // The verdict before the status that ends the run: a watcher that
+        // sees the run idle has already been told how it compared.
+        if let Some(notice) = notice {
+            self.hub.publish_regression(notice);
         }
         let regressed = record.regression.as_ref().map(|r| r.regressed);
         self.hub.update_status(|s| {
