@@ -67,7 +67,10 @@
 //! - [`model`]: the JSON documents of the API and of run records.
 //! - [`service`]: the control plane as one object.
 //! - [`api`]: the warp REST API and WebSocket.
-//! - [`server`]: the standalone server (API under `/api/k6`, shutdown).
+//! - [`prometheus`]: the runner's metrics for Prometheus (`GET /metrics`)
+//!   and k6's remote-write output.
+//! - [`server`]: the standalone server (API under `/api/k6`, `/metrics`,
+//!   shutdown).
 //! - [`headless`]: a suite run without a server (`k6-runner run`).
 //! - [`demo_target`]: the example scripts' local HTTP target.
 //! - [`ui`]: the web UI (static page and assets, embedded).
@@ -84,6 +87,7 @@ pub mod hub;
 pub mod k6;
 pub mod model;
 pub mod persistence;
+pub mod prometheus;
 pub mod report;
 pub mod sandbox;
 pub mod server;
