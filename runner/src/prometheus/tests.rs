@@ -282,3 +282,29 @@ async fn every_route_pattern_is_served_and_counted() {
     assert!(!text.contains("route=\"other\""), "{text}");
     service.shutdown().await;
 }
+
+/// With tokens, `/metrics` is a read like any other: no token is a 401
+/// with the bearer challenge, a viewer's token is enough.
+#[tokio::test]
+async fn with_tokens_a_scrape_needs_the_viewer_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    let mut config = crate::service::ServiceConfig::new(dir.path().join("data"), vec![scripts]);
+    config.k6 = Some("/nonexistent/k6".into());
+    let service = Service::start(config).await.unwrap();
+    let tokens =
+        crate::auth::Tokens::parse("prometheus:viewer:scrape-secret-0123456789", "test").unwrap();
+    let routes = crate::server::routes(service.clone(), Auth::Tokens(tokens));
+    let refused = warp::test::request().path("/metrics").reply(&routes).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.headers().contains_key("www-authenticate"));
+    let scraped = warp::test::request()
+        .path("/metrics")
+        .header("authorization", "Bearer scrape-secret-0123456789")
+        .reply(&routes)
+        .await;
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(String::from_utf8_lossy(scraped.body()).contains("k6_runner_run_in_progress 0"));
+    service.shutdown().await;
+}
