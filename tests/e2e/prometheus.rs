@@ -251,6 +251,16 @@ async fn prometheus_scrapes_the_runner_and_receives_k6s_own_metrics() {
 
     let results = runner.wait_for_results().await;
     assert_eq!(results["outcome"], "passed", "{results}");
+    let (_, logs) = runner.get("/logs").await;
+    let told = format!("k6 also writes its metrics to Prometheus remote write at {write_url}");
+    assert!(
+        logs["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|line| line["message"] == told.as_str()),
+        "the step's log says where k6 writes: {logs}"
+    );
     prometheus
         .wait_for(r#"k6_runner_runs_total{outcome="passed"}"#, |r| {
             value(r) == Some(1.0)
