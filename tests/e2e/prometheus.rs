@@ -217,8 +217,10 @@ async fn prometheus_scrapes_the_runner_and_receives_k6s_own_metrics() {
     let scrape = reqwest::Client::builder().no_proxy().build().unwrap();
     let metrics_url = format!("http://{}/metrics", runner.addr);
 
+    // 20 s: the step's gauges exist only while it runs, and a loaded
+    // machine may take seconds to start k6 and scrape it.
     runner
-        .configure(&config(3, "12s", 60, &["long.js"], 0))
+        .configure(&config(3, "20s", 60, &["long.js"], 0))
         .await;
     runner.start_run().await;
     runner
