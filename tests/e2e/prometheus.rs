@@ -165,39 +165,103 @@ fn value(result: &[Value]) -> Option<f64> {
     }
 }
 
-/// `promtool check metrics` on `text`: its exit status and what it said.
-fn promtool_check(text: &str) -> (bool, String) {
-    let mut child = Command::new(tool("promtool"))
-        .args(["check", "metrics"])
+/// Runs `command` in its own process group with `input` on its stdin,
+/// waits for it (at most 60 s, then its group is killed) and returns its
+/// output.
+fn run_bounded(command: &mut Command, input: &str) -> std::process::Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
-        .expect("starting promtool");
+        .expect("starting a tool");
     child
         .stdin
         .take()
         .unwrap()
-        .write_all(text.as_bytes())
+        .write_all(input.as_bytes())
         .unwrap();
-    let until = Instant::now() + Duration::from_secs(30);
+    let until = Instant::now() + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > until {
             let group = nix::unistd::Pid::from_raw(child.id() as i32);
             let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
             let _ = child.wait();
-            panic!("promtool check metrics did not end within 30 s");
+            panic!("{command:?} did not end within 60 s");
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `promtool check metrics` on `text`: its exit status and what it said.
+fn promtool_check(text: &str) -> (bool, String) {
+    let output = run_bounded(
+        Command::new(tool("promtool")).args(["check", "metrics"]),
+        text,
+    );
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
     (output.status.success(), said)
+}
+
+/// An operator who mistypes the remote-write option learns it at once:
+/// the runner refuses to start (exit 1, the reason on stderr, never the
+/// password), rather than every step failing later; trend statistics
+/// without a URL are refused by the command line itself.
+#[tokio::test]
+async fn a_bad_remote_write_option_stops_the_runner_from_starting() {
+    let world = World::new().await;
+    let serve = |extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_k6-runner"));
+        command
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(&world.data)
+            .arg("--scripts-dir")
+            .arg(&world.scripts)
+            .args(extra)
+            .env("RUST_LOG", "error");
+        run_bounded(&mut command, "")
+    };
+    for (url, stats, reason) in [
+        ("ftp://127.0.0.1/x", None, "must be http:// or https://"),
+        (
+            "http://ops:hunter2@127.0.0.1:9090/api/v1/write",
+            None,
+            "user name or password",
+        ),
+        (
+            "http://127.0.0.1:9090/api/v1/write",
+            Some("p(95),mean"),
+            "\"mean\"",
+        ),
+    ] {
+        let mut args = vec!["--k6-prometheus-rw", url];
+        if let Some(stats) = stats {
+            args.extend(["--k6-prometheus-rw-trend-stats", stats]);
+        }
+        let out = serve(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{url}: {stderr}");
+        assert!(stderr.contains(reason), "{url}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+        assert!(
+            out.stdout.is_empty(),
+            "it listened: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let out = serve(&["--k6-prometheus-rw-trend-stats", "p(99)"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// An operator points a real Prometheus at the runner and at k6: during a
