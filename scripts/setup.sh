@@ -3,7 +3,8 @@
 #   scripts/setup.sh        the wasm target, k6 and the UI's npm packages
 #                           (enough for `make run`)
 #   scripts/setup.sh test   also Chromium + ChromeDriver for the browser tests,
-#                           and Go (Debian's golang-go) for the Go host example
+#                           Go (Debian's golang-go) for the Go host example,
+#                           sqlite3, and Prometheus for the metrics tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,4 +72,19 @@ if [ "${1:-}" = test ]; then
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq sqlite3 >/dev/null
   fi
+  # The metrics tests (tests/e2e/prometheus.rs) scrape the runner with a
+  # real Prometheus and check its text with promtool: Debian 12 ships 2.42,
+  # which has the remote-write receiver that k6's output is tested against.
+  # The tests run their own `prometheus` process (own config, storage in a
+  # temporary folder, a free port on 127.0.0.1), never the service the
+  # package sets up. No recommends: they would add node-exporter, another
+  # service the tests have no use for.
+  if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+    echo "setup: installing prometheus (and promtool)"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  fi
+  prometheus --version >/dev/null 2>&1
 fi

@@ -62,6 +62,8 @@
 //!   core, generated from the WIT.
 //! - [`sandbox`]: the core component under its limits, for a host that
 //!   calls the core itself. [`history`]: the run history's query types.
+//! - [`prometheus`]: the runner's metrics for Prometheus (`GET /metrics`)
+//!   and k6's remote-write output.
 //! - [`headless`]: a suite run without a server (`k6-runner run`).
 //!   [`demo_target`]: the example scripts' local HTTP target.
 //!
@@ -85,6 +87,7 @@ mod hub;
 mod k6;
 pub mod model;
 mod persistence;
+pub mod prometheus;
 mod report;
 pub mod sandbox;
 pub mod server;

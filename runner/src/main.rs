@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use k6_runner::auth::Tokens;
 use k6_runner::history::BaselineChoice;
+use k6_runner::prometheus::RemoteWrite;
 use k6_runner::sandbox::{PluginSource, Sandbox};
 use k6_runner::{ControlError, Service, ServiceConfig};
 
@@ -155,6 +156,37 @@ struct CommonArgs {
     no_plugin_cache: bool,
 }
 
+/// k6's own metrics to Prometheus: runner flags, never config fields (see
+/// `k6_runner::prometheus::remote_write`).
+#[derive(Debug, Args)]
+struct K6OutputArgs {
+    /// Also send every k6 step's metrics to this Prometheus remote-write
+    /// endpoint, with k6's `experimental-prometheus-rw` output (for
+    /// Prometheus: http://HOST:9090/api/v1/write, served with
+    /// --web.enable-remote-write-receiver).
+    #[arg(long = "k6-prometheus-rw", value_name = "URL")]
+    k6_prometheus_rw: Option<String>,
+    /// The trend statistics k6 sends there, comma-separated: avg, min, med,
+    /// max, sum, count, p(N) [default: p(95),p(99),min,max].
+    #[arg(
+        long = "k6-prometheus-rw-trend-stats",
+        value_name = "LIST",
+        requires = "k6_prometheus_rw"
+    )]
+    k6_prometheus_rw_trend_stats: Option<String>,
+}
+
+impl K6OutputArgs {
+    /// The option, checked.
+    fn remote_write(&self) -> Result<Option<RemoteWrite>> {
+        self.k6_prometheus_rw
+            .as_deref()
+            .map(|url| RemoteWrite::new(url, self.k6_prometheus_rw_trend_stats.as_deref()))
+            .transpose()
+            .context("--k6-prometheus-rw")
+    }
+}
+
 #[derive(Debug, Args)]
 struct ServeArgs {
     /// Address to listen on.
@@ -173,6 +205,8 @@ struct ServeArgs {
     /// readable by every user of the machine).
     #[arg(long, value_name = "FILE")]
     tokens_file: Option<PathBuf>,
+    #[command(flatten)]
+    k6_output: K6OutputArgs,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -201,6 +235,8 @@ struct RunArgs {
     /// comparison on stderr, and exit 3 if a regression budget is crossed.
     #[arg(long, value_name = "last|ID", requires = "data_dir")]
     baseline: Option<String>,
+    #[command(flatten)]
+    k6_output: K6OutputArgs,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -283,13 +319,14 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         (None, None) => None,
     };
     let auth = k6_runner::server::auth_for(args.bind, tokens)?;
+    let k6_output = args.k6_output.remote_write()?;
     if let Some(addr) = args.demo_target {
         let bound = k6_runner::demo_target::spawn(addr)
             .await
             .with_context(|| format!("binding the demo target on {addr}"))?;
         tracing::info!(%bound, "demo target listening");
     }
-    let service = start_service(&args.data_dir, &args.common).await?;
+    let service = start_service(&args.data_dir, &args.common, k6_output).await?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
@@ -304,7 +341,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
 
 async fn validate(args: FileArgs) -> Result<ExitCode> {
     let scratch = tempfile::tempdir().context("creating a scratch data directory")?;
-    let service = start_service(scratch.path(), &args.common).await?;
+    let service = start_service(scratch.path(), &args.common, None).await?;
     match service.put_config(read_config_file(&args.file)?).await {
         Ok(json) => {
             println!("{json}");
@@ -316,7 +353,7 @@ async fn validate(args: FileArgs) -> Result<ExitCode> {
 
 async fn render(args: FileArgs) -> Result<ExitCode> {
     let scratch = tempfile::tempdir().context("creating a scratch data directory")?;
-    let service = start_service(scratch.path(), &args.common).await?;
+    let service = start_service(scratch.path(), &args.common, None).await?;
     if let Err(error) = service.put_config(read_config_file(&args.file)?).await {
         return report_invalid(&args.file, error);
     }
@@ -331,7 +368,7 @@ async fn render(args: FileArgs) -> Result<ExitCode> {
 
 async fn export_k6_operator(args: K6OperatorArgs) -> Result<ExitCode> {
     let scratch = tempfile::tempdir().context("creating a scratch data directory")?;
-    let service = start_service(scratch.path(), &args.common).await?;
+    let service = start_service(scratch.path(), &args.common, None).await?;
     if let Err(error) = service.put_config(read_config_file(&args.file)?).await {
         return report_invalid(&args.file, error);
     }
@@ -354,6 +391,7 @@ async fn export_k6_operator(args: K6OperatorArgs) -> Result<ExitCode> {
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode> {
+    let k6_output = args.k6_output.remote_write()?;
     if let Some(addr) = args.demo_target {
         k6_runner::demo_target::spawn(addr)
             .await
@@ -364,7 +402,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         .data_dir
         .clone()
         .unwrap_or_else(|| scratch.path().to_path_buf());
-    let service = start_service(&data_dir, &args.common).await?;
+    let service = start_service(&data_dir, &args.common, k6_output).await?;
     if let Err(error) = service.put_config(read_config_file(&args.file)?).await {
         return report_invalid(&args.file, error);
     }
@@ -448,8 +486,13 @@ fn inspect(args: PluginArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn start_service(data_dir: &Path, common: &CommonArgs) -> Result<Arc<Service>> {
+async fn start_service(
+    data_dir: &Path,
+    common: &CommonArgs,
+    k6_output: Option<RemoteWrite>,
+) -> Result<Arc<Service>> {
     let mut config = ServiceConfig::new(data_dir, common.scripts_dirs.clone());
+    config.k6_prometheus_rw = k6_output;
     config.k6 = common.k6.clone();
     config.pass_env = common.pass_env.clone();
     config.stop_grace = Duration::from_secs(common.stop_grace);

@@ -214,14 +214,20 @@ fn fixture_policy(core: &SharedCore) -> Policy {
 
 /// A core whose `config.validate` never returns is stopped when its call's
 /// fuel runs out: the call returns a `Call` error that says so, and the next
-/// call on the same `SharedCore` is answered by a rebuilt instance.
+/// call on the same `SharedCore` is answered by a rebuilt instance. The
+/// sandbox counts every call and the one trap (`k6_runner_sandbox_*` on
+/// `/metrics`), across the instances it made.
 #[test]
 fn an_endless_loop_runs_out_of_fuel_and_the_instance_is_rebuilt() {
     let core = hostile_core();
     let policy = fixture_policy(&core);
+    let counts = core.sandbox().call_counts().clone();
+    assert_eq!((counts.calls(), counts.traps()), (1, 0));
     let looped = core.call_blocking(move |c| c.validate("{}", &policy, &[]));
     assert_trapped(looped, "config.validate", Trap::OutOfFuel);
+    assert_eq!((counts.calls(), counts.traps()), (2, 1));
     assert_answers_default_policy(&core);
+    assert_eq!((counts.calls(), counts.traps()), (3, 1));
 }
 
 /// A core whose `config.to-json` allocates without bound hits the 64 MiB

@@ -10,6 +10,7 @@ mod history;
 mod hostile;
 mod lifecycle;
 mod limits;
+mod prometheus;
 mod real_suites;
 mod records;
 mod runner;

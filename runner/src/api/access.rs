@@ -39,7 +39,7 @@ impl std::fmt::Debug for Auth {
 
 /// What a route needs from its caller.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Needs {
+pub(crate) struct Needs {
     /// The least role.
     pub role: Role,
     /// For control routes: the audited action a refusal is recorded as.
@@ -52,7 +52,7 @@ pub(super) struct Needs {
 /// The caller's identity, required to hold `needs.role`; for control
 /// routes and the WebSocket, also a same-origin request (see
 /// [`cross_origin`]).
-pub(super) fn require(
+pub(crate) fn require(
     service: Arc<Service>,
     auth: &Auth,
     needs: Needs,

@@ -31,13 +31,17 @@
 //! | GET | /audit | the audit log's newest entries (operators) |
 //! | GET | /health | readiness, open to all (see `health`) |
 //!
+//! Every answer is counted in `k6_runner_api_requests_total` by its
+//! route's pattern (see [`crate::prometheus`], whose [`route`](crate::prometheus::route)
+//! serves the Prometheus text; the standalone server mounts it at `/metrics`).
+//!
 //! GET routes and the WebSocket need the viewer role; config changes,
 //! start, stop, deleting runs, baselines and the audit log need the operator role (see [`Auth`]).
 //! `/health` alone needs no role: it tells a supervisor whether the runner
 //! can run k6, and nothing else.
 
-mod access;
-mod error;
+pub(crate) mod access;
+pub(crate) mod error;
 mod export;
 mod handlers;
 mod health;
@@ -184,7 +188,7 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
             },
         );
 
-    health::route(service.clone())
+    let answered = health::route(service.clone())
         .or(get_config)
         .unify()
         .or(put_config)
@@ -222,7 +226,21 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .or(reports::routes(service.clone(), view))
         .unify()
         .recover(error::recover)
-        .unify()
+        .unify();
+    // Counted once answered, refusals included, by the route's pattern
+    // (`k6_runner_api_requests_total`); a request no route takes is not
+    // the API's and goes on uncounted.
+    warp::method()
+        .and(warp::path::peek())
+        .and(answered)
+        .map(
+            move |method: warp::http::Method, path: warp::path::Peek, response: Response| {
+                service
+                    .metrics()
+                    .api_request(&method, path.as_str(), response.status());
+                response
+            },
+        )
         .boxed()
 }
 

@@ -1,6 +1,9 @@
 //! One core instance in its own store: every export as a typed, metered
 //! call.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
@@ -14,6 +17,29 @@ use crate::contract::{
     ScriptSummary, StopCause, Verdict,
 };
 
+/// How many calls entered the core, and how many of them failed inside it
+/// (a trap, fuel or memory exhausted), since its [`super::Sandbox`] was
+/// loaded: every instance of it counts here. Plain atomics, so that
+/// counting costs a call nothing and reading them (a metrics scrape)
+/// waits for no call.
+#[derive(Debug, Default)]
+pub struct CallCounts {
+    calls: AtomicU64,
+    traps: AtomicU64,
+}
+
+impl CallCounts {
+    /// Calls that entered the core.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Calls that failed inside the core (each poisoned its instance).
+    pub fn traps(&self) -> u64 {
+        self.traps.load(Ordering::Relaxed)
+    }
+}
+
 /// A core instance with its store. After a failed call (trap, fuel or
 /// memory exhausted) it is poisoned: wasmtime leaves the guest in an
 /// unknown state, so the owner must drop it and instantiate anew.
@@ -21,6 +47,7 @@ pub struct CoreInstance {
     store: Store<StoreState>,
     core: Core,
     poisoned: bool,
+    counts: Arc<CallCounts>,
 }
 
 impl CoreInstance {
@@ -28,6 +55,7 @@ impl CoreInstance {
     pub(super) fn new(
         engine: &wasmtime::Engine,
         pre: &CorePre<StoreState>,
+        counts: Arc<CallCounts>,
     ) -> Result<Self, SandboxError> {
         let mut store = Store::new(engine, StoreState::limited());
         store.limiter(|state| &mut state.limits);
@@ -41,6 +69,7 @@ impl CoreInstance {
             store,
             core,
             poisoned: false,
+            counts,
         })
     }
 
@@ -62,7 +91,9 @@ impl CoreInstance {
         self.store
             .set_fuel(call_fuel(input_bytes))
             .map_err(|source| SandboxError::Call { function, source })?;
+        self.counts.calls.fetch_add(1, Ordering::Relaxed);
         call(&self.core, &mut self.store).map_err(|source| {
+            self.counts.traps.fetch_add(1, Ordering::Relaxed);
             self.poisoned = true;
             SandboxError::Call { function, source }
         })

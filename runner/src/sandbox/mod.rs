@@ -25,7 +25,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 use bindings::CorePre;
-pub use instance::CoreInstance;
+pub use instance::{CallCounts, CoreInstance};
 use limits::StoreState;
 pub use parser::{ParserSession, events_per_line};
 pub use policy::ComponentInfo;
@@ -131,6 +131,7 @@ struct Inner {
     engine: Engine,
     pre: CorePre<StoreState>,
     info: ComponentInfo,
+    counts: Arc<CallCounts>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -185,7 +186,12 @@ impl Sandbox {
             .map_err(|e| load_error(&origin, e))?;
         let pre = CorePre::new(pre).map_err(|e| load_error(&origin, e))?;
         Ok(Self {
-            inner: Arc::new(Inner { engine, pre, info }),
+            inner: Arc::new(Inner {
+                engine,
+                pre,
+                info,
+                counts: Arc::default(),
+            }),
         })
     }
 
@@ -196,7 +202,16 @@ impl Sandbox {
 
     /// A fresh instance in a fresh store, limits already set.
     pub fn instantiate(&self) -> Result<CoreInstance, SandboxError> {
-        CoreInstance::new(&self.inner.engine, &self.inner.pre)
+        CoreInstance::new(
+            &self.inner.engine,
+            &self.inner.pre,
+            self.inner.counts.clone(),
+        )
+    }
+
+    /// The calls every instance of this sandbox made, and their traps.
+    pub fn call_counts(&self) -> &Arc<CallCounts> {
+        &self.inner.counts
     }
 }
 

@@ -1,6 +1,6 @@
-//! The standalone runner's HTTP server: the API under `/api/k6`, request
-//! logging, limits on requests and connections, and graceful shutdown that
-//! stops any run first.
+//! The standalone runner's HTTP server: the API under `/api/k6`, the
+//! Prometheus metrics at `/metrics`, request logging, limits on requests
+//! and connections, and graceful shutdown that stops any run first.
 //!
 //! - `connections`: the accept loop, with its connection cap and timeouts.
 
@@ -39,8 +39,9 @@ pub fn auth_for(
 }
 
 /// The standalone server's routes: the API mounted under `/api/k6`, the
-/// web UI at `/`; without tokens, only for requests addressed to a
-/// loopback name (see [`loopback_host_only`]).
+/// Prometheus metrics at `/metrics` (viewer role), the web UI at `/`;
+/// without tokens, only for requests addressed to a loopback name (see
+/// [`loopback_host_only`]).
 pub fn routes(
     service: Arc<Service>,
     auth: Auth,
@@ -52,9 +53,11 @@ pub fn routes(
     within_request_limits()
         .and(host_guard)
         .and(
-            warp::path("api")
-                .and(warp::path("k6"))
-                .and(crate::api::routes(service, auth))
+            crate::prometheus::route(service.clone(), &auth)
+                .or(warp::path("api")
+                    .and(warp::path("k6"))
+                    .and(crate::api::routes(service, auth)))
+                .unify()
                 .or(crate::ui::routes())
                 .unify(),
         )

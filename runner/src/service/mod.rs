@@ -37,6 +37,7 @@ use crate::k6::{K6Binary, K6Error};
 use crate::model::{FieldErrorBody, LogLine, MetricsPoint, Status};
 use crate::persistence::records::RecordReader;
 use crate::persistence::{DataDir, PersistError};
+use crate::prometheus::{Metrics, RemoteWrite};
 use crate::sandbox::{PluginSource, Sandbox, SandboxError, SharedCore};
 use crate::supervisor::StepRunner;
 use catalogue::Catalogue;
@@ -74,6 +75,9 @@ pub struct ServiceConfig {
     /// Which ended runs the history keeps (applied at start and after
     /// every run).
     pub retention: Retention,
+    /// Where k6 steps also write their metrics (k6's Prometheus
+    /// remote-write output); `None` (default) leaves k6's outputs alone.
+    pub k6_prometheus_rw: Option<RemoteWrite>,
 }
 
 impl ServiceConfig {
@@ -96,6 +100,7 @@ impl ServiceConfig {
             step_log_max_bytes: crate::persistence::logfile::MAX_LOG_PART_BYTES,
             template: None,
             retention: Retention::default(),
+            k6_prometheus_rw: None,
         }
     }
 }
@@ -246,6 +251,8 @@ pub struct Service {
     /// [`crate::history`]), told here when a run ends.
     history: History,
     retention: Retention,
+    /// The Prometheus metrics (`GET /metrics`).
+    metrics: Arc<Metrics>,
 }
 
 impl Service {
@@ -277,6 +284,12 @@ impl Service {
     /// The loaded core component.
     pub fn sandbox(&self) -> &Sandbox {
         self.core.sandbox()
+    }
+
+    /// The runner's Prometheus metrics (served by
+    /// [`crate::prometheus::route`]).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The run history.

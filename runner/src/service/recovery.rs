@@ -5,10 +5,12 @@
 use crate::hub::Hub;
 use crate::model::{RunOutcome, RunRecordState, StepState, now_rfc3339};
 use crate::persistence::DataDir;
+use crate::prometheus::Metrics;
 use crate::supervisor::process;
 
-/// Kills what a dead runner left running and marks its run interrupted.
-pub(crate) fn recover_interrupted_run(data: &DataDir, hub: &Hub) {
+/// Kills what a dead runner left running and marks its run interrupted
+/// (counted in `metrics`: this is where that outcome is decided).
+pub(crate) fn recover_interrupted_run(data: &DataDir, hub: &Hub, metrics: &Metrics) {
     let still_pending = data.settle_pending();
     if !still_pending.is_empty() {
         tracing::warn!(runs = ?still_pending, "run records still cannot be written into their folders; kept in pending/");
@@ -33,6 +35,7 @@ pub(crate) fn recover_interrupted_run(data: &DataDir, hub: &Hub) {
             record.outcome = Some(RunOutcome::Interrupted);
             record.ended_at = Some(now_rfc3339());
             record.reason = Some(reason.clone());
+            metrics.run_ended(RunOutcome::Interrupted);
             for step in &mut record.steps {
                 match step.state {
                     StepState::Running => {
@@ -43,8 +46,9 @@ pub(crate) fn recover_interrupted_run(data: &DataDir, hub: &Hub) {
                         step.state = StepState::Skipped;
                         step.reason = Some("not started: the runner died before this step".into());
                     }
-                    _ => {}
+                    _ => continue,
                 }
+                metrics.step_ended(step.state);
             }
             if let Err(error) = data
                 .write_run(&record)

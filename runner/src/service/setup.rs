@@ -18,6 +18,7 @@ use crate::history::History;
 use crate::hub::Hub;
 use crate::k6;
 use crate::persistence::DataDir;
+use crate::prometheus::Metrics;
 use crate::sandbox::{Sandbox, SharedCore};
 use crate::supervisor::StepRunner;
 
@@ -53,6 +54,7 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
     }
     let hub = Arc::new(Hub::new());
     hub.update_status(|s| s.k6_version = k6.as_ref().ok().map(|b| b.version.clone()));
+    let metrics = Arc::new(Metrics::new(hub.clone(), core.sandbox()));
     let catalogue = Catalogue::new(
         dirs.clone(),
         policy.clone(),
@@ -63,9 +65,9 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
         ),
     );
     {
-        let (data, hub) = (data.clone(), hub.clone());
+        let (data, hub, metrics) = (data.clone(), hub.clone(), metrics.clone());
         tokio::task::spawn_blocking(move || {
-            recover_interrupted_run(&data, &hub);
+            recover_interrupted_run(&data, &hub, &metrics);
             show_last_run(&data, &hub);
         })
         .await
@@ -95,6 +97,8 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
         pass_env: config.pass_env.clone(),
         stop_grace: config.stop_grace,
         step_log_max_bytes: config.step_log_max_bytes,
+        k6_output: config.k6_prometheus_rw.clone(),
+        metrics: metrics.clone(),
     });
     Ok(Arc::new(Service {
         runs: RunSlot::new(hub.clone()),
@@ -112,6 +116,7 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
         audit,
         history,
         retention: config.retention,
+        metrics,
     }))
     .inspect(|service| {
         let pruning = service.clone();

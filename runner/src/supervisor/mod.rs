@@ -32,6 +32,7 @@ use crate::model::{
 };
 use crate::persistence::DataDir;
 use crate::persistence::records::{RecordWriter, WriteState};
+use crate::prometheus::{Metrics, RemoteWrite};
 use crate::sandbox::SharedCore;
 use progress::RunClock;
 use step::StepTask;
@@ -56,6 +57,10 @@ pub(crate) struct StepRunner {
     pub(crate) stop_grace: Duration,
     /// Size at which a step's log file is rotated.
     pub(crate) step_log_max_bytes: u64,
+    /// The operator's k6 output to Prometheus, if any.
+    pub(crate) k6_output: Option<RemoteWrite>,
+    /// Where step and run outcomes are counted.
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// A planned run, ready to go.
@@ -121,6 +126,7 @@ impl StepRunner {
                 })
                 .await;
             let state = StepState::from(end.verdict.outcome);
+            self.metrics.step_ended(state);
             writer.save(|r| {
                 let entry = &mut r.steps[position];
                 entry.ended_at = Some(now_rfc3339());
@@ -166,6 +172,7 @@ impl StepRunner {
             {
                 entry.state = StepState::Skipped;
                 entry.reason = Some("not started: the run was stopped".into());
+                self.metrics.step_ended(StepState::Skipped);
             }
             record.ended_at = Some(now_rfc3339());
             record.state = match stopped_by {
@@ -180,6 +187,9 @@ impl StepRunner {
             };
         });
         let record = writer.current();
+        if let Some(outcome) = record.outcome {
+            self.metrics.run_ended(outcome);
+        }
         if let Err(error) = writer.finish(&self.data).await {
             tracing::error!(%error, run = %run_id, "cannot write the run record anywhere");
             self.hub.update_status(|s| {

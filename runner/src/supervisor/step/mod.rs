@@ -144,6 +144,20 @@ impl StepRunner {
             }
             None => None,
         };
+        // The operator's output goes to the step's process only (not to
+        // `k6 archive`), after the entry's own variables, so it wins.
+        let mut env = env;
+        if let Some(output) = &self.k6_output {
+            env.extend(output.env());
+            self.note(
+                task,
+                LogLevel::Info,
+                &format!(
+                    "k6 also writes its metrics to Prometheus remote write at {}",
+                    output.url()
+                ),
+            );
+        }
         let spec = match self.spawn_spec(task, env) {
             Ok(spec) => spec,
             Err(reason) => {
