@@ -9,13 +9,7 @@ const VIEWER: &str = "viewer-secret-8d3b6a0c5e";
 const WRONG: &str = "not-a-token-of-this-runner";
 
 fn tokens_file(world: &World) -> String {
-    let path = world.dir.path().join("tokens");
-    std::fs::write(
-        &path,
-        format!("# who may do what\nalice:operator:{OPERATOR}\nci:viewer:{VIEWER}\n"),
-    )
-    .unwrap();
-    path.display().to_string()
+    world.tokens_file(&[("alice", "operator", OPERATOR), ("ci", "viewer", VIEWER)])
 }
 
 fn entries<'a>(audit: &'a Value, actor: &str, action: &str, outcome: &str) -> Vec<&'a Value> {

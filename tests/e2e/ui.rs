@@ -324,9 +324,7 @@ async fn operator_configures_runs_watches_stops_and_reads_results_in_the_browser
 async fn page_asks_for_a_token_keeps_it_and_goes_live() {
     const TOKEN: &str = "ui-operator-secret-5e8a1c9d";
     let world = World::new().await;
-    let tokens = world.dir.path().join("tokens");
-    std::fs::write(&tokens, format!("alice:operator:{TOKEN}\n")).unwrap();
-    let tokens = tokens.display().to_string();
+    let tokens = world.tokens_file(&[("alice", "operator", TOKEN)]);
     let runner = Runner::start_with(
         &world,
         Options {
@@ -395,13 +393,7 @@ async fn viewer_token_sees_the_runner_but_cannot_control_it() {
     const OPERATOR: &str = "ui-operator-secret-7d31b2a4";
     const VIEWER: &str = "ui-viewer-secret-0f9c6e12";
     let world = World::new().await;
-    let tokens = world.dir.path().join("tokens");
-    std::fs::write(
-        &tokens,
-        format!("alice:operator:{OPERATOR}\ncarol:viewer:{VIEWER}\n"),
-    )
-    .unwrap();
-    let tokens = tokens.display().to_string();
+    let tokens = world.tokens_file(&[("alice", "operator", OPERATOR), ("carol", "viewer", VIEWER)]);
     let runner = Runner::start_with(
         &world,
         Options {

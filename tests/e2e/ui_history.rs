@@ -362,13 +362,7 @@ async fn runs_are_found_in_history_compared_against_a_baseline_set_from_the_page
     // A viewer sees the runs and their reports, and no operator action.
     const OPERATOR: &str = "history-operator-secret-4b1f9e2a";
     const VIEWER: &str = "history-viewer-secret-8c2d7a61";
-    let tokens = world.dir.path().join("tokens");
-    std::fs::write(
-        &tokens,
-        format!("alice:operator:{OPERATOR}\ncarol:viewer:{VIEWER}\n"),
-    )
-    .unwrap();
-    let tokens = tokens.display().to_string();
+    let tokens = world.tokens_file(&[("alice", "operator", OPERATOR), ("carol", "viewer", VIEWER)]);
     let runner = Runner::start_with(
         &world,
         Options {

@@ -67,6 +67,18 @@ impl World {
         world
     }
 
+    /// Writes a tokens file of `name:role:secret` entries (one per line)
+    /// and returns its path, for `--tokens-file`.
+    pub fn tokens_file(&self, entries: &[(&str, &str, &str)]) -> String {
+        let path = self.dir.path().join("tokens");
+        let text: String = entries
+            .iter()
+            .map(|(name, role, secret)| format!("{name}:{role}:{secret}\n"))
+            .collect();
+        std::fs::write(&path, format!("# who may do what\n{text}")).unwrap();
+        path.display().to_string()
+    }
+
     /// Processes still carrying the marker of run `run_id` of this world's
     /// data directory.
     pub fn processes_of(&self, run_id: &str) -> Vec<i32> {
