@@ -33,8 +33,8 @@ pub struct AuditEntry {
     pub actor: String,
     /// What: `config.update`, `config.reset`, `run.start`, `run.stop`.
     pub action: String,
-    /// `ok`, `refused` or `error`.
-    pub outcome: String,
+    /// How the attempt went.
+    pub outcome: AuditOutcome,
     /// Why, for refusals and errors; the run id for starts and stops.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -45,16 +45,28 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// An entry stamped now.
-    pub fn new(actor: &str, action: &str, outcome: &str, detail: Option<String>) -> Self {
+    pub fn new(actor: &str, action: &str, outcome: AuditOutcome, detail: Option<String>) -> Self {
         Self {
             time: now_rfc3339(),
             actor: actor.to_owned(),
             action: action.to_owned(),
-            outcome: outcome.to_owned(),
+            outcome,
             detail,
             diff: None,
         }
     }
+}
+
+/// How an audited attempt went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditOutcome {
+    /// Done.
+    Ok,
+    /// Refused: the caller's role, the input, or the state did not allow it.
+    Refused,
+    /// Tried, and failed on the runner's side.
+    Error,
 }
 
 /// The append-only audit file.
@@ -159,7 +171,7 @@ mod tests {
             log.record(&AuditEntry::new(
                 "alice",
                 "run.start",
-                "ok",
+                AuditOutcome::Ok,
                 Some(format!("run {i}")),
             ))
             .unwrap();
@@ -169,7 +181,7 @@ mod tests {
         assert_eq!(tail[1].detail.as_deref(), Some("run 4"));
         let reopened = AuditLog::open(&dir.path().join("audit.log")).unwrap();
         reopened
-            .record(&AuditEntry::new("bob", "run.stop", "ok", None))
+            .record(&AuditEntry::new("bob", "run.stop", AuditOutcome::Ok, None))
             .unwrap();
         assert_eq!(
             reopened.tail(100).unwrap().len(),
@@ -191,7 +203,7 @@ mod tests {
             log.record(&AuditEntry::new(
                 "unknown",
                 "run.start",
-                "refused",
+                AuditOutcome::Refused,
                 Some(format!("attempt {i}")),
             ))
             .unwrap();

@@ -9,7 +9,7 @@ use warp::http::StatusCode;
 use warp::{Filter, Rejection};
 
 use super::error::ApiError;
-use crate::audit::AuditEntry;
+use crate::audit::{AuditEntry, AuditOutcome};
 use crate::auth::{Identity, Role, Tokens};
 use crate::service::Service;
 
@@ -78,7 +78,7 @@ pub(crate) fn require(
                         service.audit(AuditEntry::new(
                             "unknown",
                             action,
-                            "refused",
+                            AuditOutcome::Refused,
                             Some("refused by the host's auth".to_owned()),
                         ));
                     }
@@ -135,7 +135,7 @@ pub(crate) fn require(
                         service.audit(AuditEntry::new(
                             &refusal.0,
                             action,
-                            "refused",
+                            AuditOutcome::Refused,
                             Some(refusal.1.body.error.clone()),
                         ));
                     }

@@ -11,7 +11,7 @@ use warp::http::{StatusCode, header};
 use warp::reply::{self, Response};
 
 use super::error::{ApiError, respond};
-use crate::audit::{AuditEntry, config_diff};
+use crate::audit::{AuditEntry, AuditOutcome, config_diff};
 use crate::auth::Identity;
 use crate::contract::StopCause;
 use crate::hub::LogFilter;
@@ -49,14 +49,14 @@ pub(super) fn audit<T>(
             let (detail, diff) = ok(value);
             AuditEntry {
                 diff,
-                ..AuditEntry::new(&who.name, action, "ok", detail)
+                ..AuditEntry::new(&who.name, action, AuditOutcome::Ok, detail)
             }
         }
         Err(error) => {
             let outcome = if error.status.is_client_error() {
-                "refused"
+                AuditOutcome::Refused
             } else {
-                "error"
+                AuditOutcome::Error
             };
             AuditEntry::new(&who.name, action, outcome, Some(error.body.error.clone()))
         }
@@ -118,7 +118,12 @@ pub async fn stop(who: Identity, service: Arc<Service>) -> Result<Response, Infa
         Some(run_id) => format!("run {run_id}"),
         None => "no run was in progress".to_owned(),
     };
-    service.audit(AuditEntry::new(&who.name, "run.stop", "ok", Some(detail)));
+    service.audit(AuditEntry::new(
+        &who.name,
+        "run.stop",
+        AuditOutcome::Ok,
+        Some(detail),
+    ));
     Ok(match stopped {
         Some(run_id) => reply::with_status(
             reply::json(&serde_json::json!({"stopping": true, "runId": run_id})),

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-use crate::audit::{AuditEntry, AuditLog};
+use crate::audit::{AuditEntry, AuditLog, AuditOutcome};
 use crate::contract::Policy;
 use crate::history::History;
 use crate::history::Retention;
@@ -306,7 +306,7 @@ impl Service {
                     self.audit(AuditEntry::new(
                         "retention",
                         "run.delete",
-                        "ok",
+                        AuditOutcome::Ok,
                         Some(format!("run {id}: beyond the retention limits")),
                     ));
                 }
