@@ -79,7 +79,7 @@ struct Sender {
 }
 
 /// Starts delivering the events `events` carries to `config`'s targets
-/// (nothing is started without targets). `record` reads a run's record
+/// (nothing is started without targets; targets need a secret). `record` reads a run's record
 /// for the payload's figures. The tasks end when the hub is gone.
 pub(crate) fn spawn(
     config: WebhookConfig,
@@ -88,9 +88,11 @@ pub(crate) fn spawn(
     log: Arc<DeliveryLog>,
     metrics: Arc<Metrics>,
 ) -> Result<(), WebhookError> {
-    config.check()?;
-    let Some(secret) = config.secret.clone() else {
+    if config.targets.is_empty() {
         return Ok(());
+    }
+    let Some(secret) = config.secret.clone() else {
+        return Err(WebhookError::NoSecret);
     };
     let client = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
@@ -282,4 +284,43 @@ fn delivery_id() -> String {
         bytes[8..].copy_from_slice(&NEXT.fetch_add(1, Ordering::Relaxed).to_be_bytes());
     }
     hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(id: usize) -> Delivery {
+        Delivery {
+            id: id.to_string(),
+            kind: EventKind::RunStarted,
+            target: Arc::new(Target::new("http://127.0.0.1:9/", None).unwrap()),
+            body: bytes::Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_its_oldest_delivery() {
+        let queue = Queue::default();
+        for id in 0..MAX_QUEUED {
+            assert!(queue.push(delivery(id)).is_none());
+        }
+        let dropped = queue
+            .push(delivery(MAX_QUEUED))
+            .expect("the oldest is dropped");
+        assert_eq!(dropped.id, "0");
+        assert_eq!(queue.pop().unwrap().id, "1");
+        let mut left = 1;
+        while queue.pop().is_some() {
+            left += 1;
+        }
+        assert_eq!(left, MAX_QUEUED);
+    }
+
+    #[test]
+    fn delivery_ids_are_distinct() {
+        let ids: std::collections::BTreeSet<String> = (0..100).map(|_| delivery_id()).collect();
+        assert_eq!(ids.len(), 100);
+        assert!(ids.iter().all(|id| id.len() == 32));
+    }
 }

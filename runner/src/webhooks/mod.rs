@@ -77,8 +77,9 @@ impl Target {
             source,
         })?;
         if !matches!(parsed.scheme(), "http" | "https") {
+            // Not shown: without an http(s) scheme its parts are not
+            // known, and what looks like a path may be a password.
             return Err(WebhookError::Scheme {
-                url: redact(url),
                 scheme: parsed.scheme().to_owned(),
             });
         }
@@ -195,14 +196,16 @@ fn redact(url: &str) -> String {
             parsed.to_string()
         }
         Err(_) => {
-            let cut: String = url
-                .split(['@', '?'])
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(60)
-                .collect();
-            format!("{cut}…")
+            // Unparsed, it may still hold a password before an `@`: keep
+            // the scheme and what follows the last `@`, up to any query.
+            let url = url.split(['?', '#']).next().unwrap_or_default();
+            match url.rsplit_once('@') {
+                Some((before, host)) => {
+                    let scheme = before.split_once("://").map_or("", |(scheme, _)| scheme);
+                    format!("{scheme}://…@{host}")
+                }
+                None => url.chars().take(80).collect(),
+            }
         }
     }
 }
@@ -220,10 +223,8 @@ pub enum WebhookError {
         source: url::ParseError,
     },
     /// Not http or https.
-    #[error("webhook URL {url}: the scheme must be http or https, not {scheme}")]
+    #[error("webhook URL {scheme}:…: the scheme must be http or https, not {scheme}")]
     Scheme {
-        /// The URL, redacted.
-        url: String,
         /// Its scheme.
         scheme: String,
     },
@@ -293,6 +294,9 @@ mod tests {
             ("https://user:pw@example.com/", "no user name or password"),
             ("https://user@example.com/", "no user name or password"),
             ("not a url", "is not a URL"),
+            ("http://user:pw@[::1/", "is not a URL"),
+            ("user:pw@example.com", "scheme must be http or https"),
+            ("pw@example.com", "is not a URL"),
         ] {
             let error = Target::new(url, None).unwrap_err().to_string();
             assert!(error.contains(expected), "{url}: {error}");
