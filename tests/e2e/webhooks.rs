@@ -367,3 +367,64 @@ async fn a_bad_webhook_config_stops_the_runner_with_the_reason() {
         assert!(out.stdout.is_empty(), "{args:?} started serving");
     }
 }
+
+/// An operator who only cares about endings and regressions filters the
+/// target to `run.finished` and `run.regressed` (the secret from the
+/// environment this time). A run slower than its baseline is reported as
+/// finished (it passed) and then as regressed, with the verdict; the
+/// baseline run itself sent only `run.finished`.
+#[tokio::test]
+async fn a_run_slower_than_its_baseline_is_reported_regressed_after_its_end() {
+    let world = World::new().await;
+    crate::history::write_script(&world, "fast");
+    let (receiver, seen) = receiver().await;
+    let hooks_file = world.dir.path().join("webhooks.json");
+    std::fs::write(
+        &hooks_file,
+        format!(
+            r#"[{{"url": "http://{receiver}/hook", "events": ["run.finished", "run.regressed"]}}]"#
+        ),
+    )
+    .unwrap();
+    let runner = Runner::start_with(
+        &world,
+        crate::runner::Options {
+            args: &["--webhooks-file", hooks_file.to_str().unwrap()],
+            env: &[("K6_RUNNER_WEBHOOK_SECRET", SECRET)],
+            ..Default::default()
+        },
+    );
+    runner
+        .configure(&config(1, "1s", 30, &["hist.js"], 0))
+        .await;
+    let baseline = crate::history::run_once(&runner).await;
+    let (status, set) = runner.put(&format!("/runs/{baseline}/baseline")).await;
+    assert_eq!(status, 200, "{set}");
+    crate::history::write_script(&world, "slow");
+    let slower = crate::history::run_once(&runner).await;
+
+    wait_seen(&seen, "the slower run's end and regression", |s| {
+        types(s, "hook", &slower).len() == 2
+    })
+    .await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(types(&seen, "hook", &baseline), ["run.finished"]);
+    assert_eq!(
+        types(&seen, "hook", &slower),
+        ["run.finished", "run.regressed"]
+    );
+    assert_eq!(seen.refused, 0);
+    let regressed = &seen
+        .verified
+        .iter()
+        .find(|g| g.event["type"] == "run.regressed")
+        .unwrap()
+        .event;
+    assert_eq!(regressed["outcome"], "passed");
+    assert_eq!(regressed["regression"]["regressed"], true, "{regressed}");
+    assert_eq!(
+        regressed["regression"]["entries"][0]["baseline"],
+        baseline.as_str(),
+        "{regressed}"
+    );
+}

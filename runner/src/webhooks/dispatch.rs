@@ -1,13 +1,16 @@
 //! The delivery task: it reads the hub's broadcast, turns events into
-//! deliveries (one per event and target), queues them, and sends each
-//! with its retries on a task of its own, [`MAX_IN_FLIGHT`] at a time.
+//! deliveries (one per event and target), and puts each in its target's
+//! queue. Each target has a sender task of its own that delivers its
+//! queue in order, one delivery (with its retries) at a time: a receiver
+//! gets a run's events in the order they happened, and a dead receiver
+//! delays only its own deliveries.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::sync::{Notify, broadcast};
 
 use super::events::{EventKind, Watcher};
 use super::log::{DeliveryEntry, DeliveryLog, DeliveryOutcome};
@@ -18,13 +21,12 @@ use crate::hub::Published;
 use crate::model::RunRecord;
 use crate::prometheus::Metrics;
 
-/// Deliveries waiting to be sent; when full, the oldest is dropped (with
+/// Deliveries waiting to be sent to one target; when full, the oldest is
+/// dropped (with
 /// a warning, counted as `dropped`) so that a dead receiver costs a
 /// bounded amount of memory. A run makes a handful of events, so this
 /// only fills when receivers stop answering for many runs.
 pub const MAX_QUEUED: usize = 200;
-/// Deliveries being sent (and retried) at once.
-pub const MAX_IN_FLIGHT: usize = 4;
 
 /// One event for one target, its body fixed (the signature is made at
 /// each attempt, over that attempt's timestamp).
@@ -35,7 +37,7 @@ struct Delivery {
     body: bytes::Bytes,
 }
 
-/// The bounded queue between the watcher and the senders.
+/// The bounded queue between the watcher and a target's sender.
 #[derive(Default)]
 struct Queue {
     items: Mutex<VecDeque<Delivery>>,
@@ -102,15 +104,21 @@ pub(crate) fn spawn(
         .user_agent(concat!("k6-runner/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(WebhookError::Client)?;
-    let targets: Vec<Arc<Target>> = config.targets.into_iter().map(Arc::new).collect();
-    let queue = Arc::new(Queue::default());
     let sender = Arc::new(Sender {
         client,
         secret,
         log: log.clone(),
         metrics: metrics.clone(),
     });
-    let watched = queue.clone();
+    let targets: Vec<(Arc<Target>, Arc<Queue>)> = config
+        .targets
+        .into_iter()
+        .map(|target| {
+            let queue = Arc::new(Queue::default());
+            tokio::spawn(send_in_order(queue.clone(), sender.clone()));
+            (Arc::new(target), queue)
+        })
+        .collect();
     let link_base = config.link_base;
     tokio::spawn(async move {
         let mut watcher = Watcher::default();
@@ -125,13 +133,15 @@ pub(crate) fn spawn(
                     continue;
                 }
                 Err(broadcast::error::RecvError::Closed) => {
-                    watched.close();
+                    for (_, queue) in &targets {
+                        queue.close();
+                    }
                     return;
                 }
             };
             for happened in watcher.observe(published.event()) {
                 let run = record(&happened.run_id);
-                for target in targets.iter().filter(|t| t.wants(happened.kind)) {
+                for (target, queue) in targets.iter().filter(|(t, _)| t.wants(happened.kind)) {
                     let id = delivery_id();
                     let payload =
                         happened
@@ -162,7 +172,7 @@ pub(crate) fn spawn(
                         target: target.clone(),
                         body,
                     };
-                    if let Some(dropped) = watched.push(delivery) {
+                    if let Some(dropped) = queue.push(delivery) {
                         tracing::warn!(
                             delivery = %dropped.id, event = dropped.kind.name(), target = %dropped.target.shown(),
                             "webhook queue full ({MAX_QUEUED}); the oldest delivery is dropped"
@@ -174,29 +184,18 @@ pub(crate) fn spawn(
             }
         }
     });
-    tokio::spawn(async move {
-        let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-        loop {
-            // A free slot first, then the oldest delivery: while every
-            // slot is busy, new events wait in the bounded queue.
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                return;
-            };
-            let delivery = loop {
-                match queue.pop() {
-                    Some(delivery) => break delivery,
-                    None if queue.closed.load(Ordering::Acquire) => return,
-                    None => queue.ready.notified().await,
-                }
-            };
-            let sender = sender.clone();
-            tokio::spawn(async move {
-                sender.deliver(delivery).await;
-                drop(slot);
-            });
-        }
-    });
     Ok(())
+}
+
+/// Delivers `queue`'s deliveries in order, until it is closed and empty.
+async fn send_in_order(queue: Arc<Queue>, sender: Arc<Sender>) {
+    loop {
+        match queue.pop() {
+            Some(delivery) => sender.deliver(delivery).await,
+            None if queue.closed.load(Ordering::Acquire) => return,
+            None => queue.ready.notified().await,
+        }
+    }
 }
 
 impl Sender {
