@@ -22,9 +22,8 @@ use crate::model::RunRecord;
 use crate::prometheus::Metrics;
 
 /// Deliveries waiting to be sent to one target; when full, the oldest is
-/// dropped (with
-/// a warning, counted as `dropped`) so that a dead receiver costs a
-/// bounded amount of memory. A run makes a handful of events, so this
+/// dropped (with a warning, counted as `dropped`) so that a dead receiver
+/// costs a bounded amount of memory. A run makes a handful of events, so this
 /// only fills when receivers stop answering for many runs.
 pub const MAX_QUEUED: usize = 200;
 

@@ -7,7 +7,8 @@
 //! - `sign`: the `X-K6-Signature` HMAC.
 //! - `retry`: the backoff schedule and the retry loop.
 //! - `log`: the in-memory delivery log (`GET /api/k6/webhooks/deliveries`).
-//! - `dispatch`: the delivery task, its bounded queue and HTTP client.
+//! - `dispatch`: the watcher task, a bounded queue and a sender task per
+//!   target, the HTTP client.
 //!
 //! Targets come from the operator only (`--webhook`, `--webhooks-file`):
 //! there is no API to add one, because a webhook URL is a request the
@@ -16,9 +17,9 @@
 //! reach and read run details there.
 //!
 //! Delivery never touches the run: the watcher reads the hub's broadcast
-//! (which never waits for a subscriber), puts deliveries in a bounded
-//! queue that drops its oldest entry when full, and separate tasks send
-//! them.
+//! (which never waits for a subscriber), puts deliveries in each target's
+//! bounded queue, which drops its oldest entry when full, and a task per
+//! target sends them in order.
 
 mod dispatch;
 mod events;
