@@ -95,14 +95,7 @@ pub(crate) fn spawn(
     let Some(secret) = config.secret.clone() else {
         return Err(WebhookError::NoSecret);
     };
-    let client = reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        // A redirect would carry a signed event to a URL the operator
-        // did not configure.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("k6-runner/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(WebhookError::Client)?;
+    let client = client()?;
     let sender = Arc::new(Sender {
         client,
         secret,
@@ -184,6 +177,19 @@ pub(crate) fn spawn(
         }
     });
     Ok(())
+}
+
+/// The client every delivery goes through: http and https (rustls, with
+/// Mozilla's roots), [`REQUEST_TIMEOUT`] per attempt.
+fn client() -> Result<reqwest::Client, WebhookError> {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        // A redirect would carry a signed event to a URL the operator
+        // did not configure.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("k6-runner/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(WebhookError::Client)
 }
 
 /// Delivers `queue`'s deliveries in order, until it is closed and empty.
@@ -313,6 +319,22 @@ mod tests {
             left += 1;
         }
         assert_eq!(left, MAX_QUEUED);
+    }
+
+    /// An https target is tried (here: nothing listens, so the connection
+    /// is refused), not refused by a client without TLS.
+    #[tokio::test]
+    async fn the_client_speaks_https() {
+        let error = client()
+            .unwrap()
+            .post("https://127.0.0.1:1/hook")
+            .send()
+            .await
+            .unwrap_err();
+        // Without TLS the connector refuses the scheme ("invalid URL,
+        // scheme is not http"), also as a connect error: the cause tells.
+        let text = error_text(&error);
+        assert!(text.contains("Connection refused"), "{text}");
     }
 
     #[test]
