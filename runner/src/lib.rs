@@ -64,6 +64,8 @@
 //!   calls the core itself. [`history`]: the run history's query types.
 //! - [`prometheus`]: the runner's metrics for Prometheus (`GET /metrics`)
 //!   and k6's remote-write output.
+//! - [`webhooks`]: signed run events POSTed to the operator's URLs, and
+//!   their delivery log.
 //! - [`headless`]: a suite run without a server (`k6-runner run`).
 //!   [`demo_target`]: the example scripts' local HTTP target.
 //!
@@ -94,6 +96,7 @@ pub mod server;
 mod service;
 mod supervisor;
 pub mod ui;
+pub mod webhooks;
 
 pub use hub::{Event, LogFilter, Published};
 pub use service::{

@@ -15,10 +15,13 @@ use k6_runner::auth::Tokens;
 use k6_runner::history::BaselineChoice;
 use k6_runner::prometheus::RemoteWrite;
 use k6_runner::sandbox::{PluginSource, Sandbox};
+use k6_runner::webhooks::{self, Secret, Target, WebhookConfig};
 use k6_runner::{ControlError, Service, ServiceConfig};
 
 /// The environment variable that may hold the bearer tokens.
 const TOKENS_ENV: &str = "K6_RUNNER_TOKENS";
+/// The environment variable that may hold the webhook secret.
+const WEBHOOK_SECRET_ENV: &str = "K6_RUNNER_WEBHOOK_SECRET";
 
 /// Control plane for Grafana k6 load tests.
 #[derive(Debug, Parser)]
@@ -208,7 +211,69 @@ struct ServeArgs {
     #[command(flatten)]
     k6_output: K6OutputArgs,
     #[command(flatten)]
+    webhooks: WebhookArgs,
+    #[command(flatten)]
     common: CommonArgs,
+}
+
+/// Webhooks: runner flags only, never over the API (see
+/// `k6_runner::webhooks`).
+#[derive(Debug, Args)]
+struct WebhookArgs {
+    /// POST every run event (run.started, run.finished, run.failed,
+    /// run.regressed, step.failed) to this http(s) URL (repeatable).
+    #[arg(long = "webhook", value_name = "URL")]
+    webhooks: Vec<String>,
+    /// More webhook targets: a JSON array of {"url": ..., "events": [...]}
+    /// (`events` optional: all).
+    #[arg(long, value_name = "FILE")]
+    webhooks_file: Option<PathBuf>,
+    /// The secret that signs each delivery (X-K6-Signature), in a file.
+    /// Instead, `K6_RUNNER_WEBHOOK_SECRET` in the environment (no flag for
+    /// the secret itself: a command line is readable by every user).
+    #[arg(long, value_name = "FILE")]
+    webhook_secret_file: Option<PathBuf>,
+    /// The runner's address as receivers reach it, for each event's
+    /// `link` (`<URL>/api/k6/runs/<id>`); default: the address served.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+}
+
+impl WebhookArgs {
+    /// The webhook configuration, checked: bad URLs, an unreadable file
+    /// or targets without a secret stop the runner here.
+    fn config(&self) -> Result<WebhookConfig> {
+        let mut targets = self
+            .webhooks
+            .iter()
+            .map(|url| Target::new(url, None))
+            .collect::<Result<Vec<_>, _>>()
+            .context("--webhook")?;
+        if let Some(file) = &self.webhooks_file {
+            targets.extend(webhooks::targets_from_file(file).context("--webhooks-file")?);
+        }
+        let from_env = match std::env::var(WEBHOOK_SECRET_ENV) {
+            Ok(secret) => Some(secret),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(error) => bail!("{WEBHOOK_SECRET_ENV}: {error}"),
+        };
+        let secret = match (&self.webhook_secret_file, from_env) {
+            (Some(_), Some(_)) => bail!(
+                "both --webhook-secret-file and {WEBHOOK_SECRET_ENV} are set; give the secret \
+                 one way, so that it is clear which applies"
+            ),
+            (Some(file), None) => Some(Secret::from_file(file)?),
+            (None, Some(text)) => Some(Secret::new(&text, WEBHOOK_SECRET_ENV)?),
+            (None, None) => None,
+        };
+        let config = WebhookConfig {
+            targets,
+            secret,
+            link_base: self.public_url.clone(),
+        };
+        config.check()?;
+        Ok(config)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -320,16 +385,20 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     };
     let auth = k6_runner::server::auth_for(args.bind, tokens)?;
     let k6_output = args.k6_output.remote_write()?;
+    let mut webhooks = args.webhooks.config()?;
     if let Some(addr) = args.demo_target {
         let bound = k6_runner::demo_target::spawn(addr)
             .await
             .with_context(|| format!("binding the demo target on {addr}"))?;
         tracing::info!(%bound, "demo target listening");
     }
-    let service = start_service(&args.data_dir, &args.common, k6_output).await?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
+    if webhooks.link_base.is_none() {
+        webhooks.link_base = Some(format!("http://{}", listener.local_addr()?));
+    }
+    let service = start_service(&args.data_dir, &args.common, k6_output, webhooks).await?;
     // On stdout, for people and for scripts that bind port 0.
     println!(
         "k6 runner listening on http://{}/ (API under /api/k6)",
@@ -341,7 +410,8 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
 
 async fn validate(args: FileArgs) -> Result<ExitCode> {
     let scratch = tempfile::tempdir().context("creating a scratch data directory")?;
-    let service = start_service(scratch.path(), &args.common, None).await?;
+    let service =
+        start_service(scratch.path(), &args.common, None, WebhookConfig::default()).await?;
     match service.put_config(read_config_file(&args.file)?).await {
         Ok(json) => {
             println!("{json}");
@@ -353,7 +423,8 @@ async fn validate(args: FileArgs) -> Result<ExitCode> {
 
 async fn render(args: FileArgs) -> Result<ExitCode> {
     let scratch = tempfile::tempdir().context("creating a scratch data directory")?;
-    let service = start_service(scratch.path(), &args.common, None).await?;
+    let service =
+        start_service(scratch.path(), &args.common, None, WebhookConfig::default()).await?;
     if let Err(error) = service.put_config(read_config_file(&args.file)?).await {
         return report_invalid(&args.file, error);
     }
@@ -368,7 +439,8 @@ async fn render(args: FileArgs) -> Result<ExitCode> {
 
 async fn export_k6_operator(args: K6OperatorArgs) -> Result<ExitCode> {
     let scratch = tempfile::tempdir().context("creating a scratch data directory")?;
-    let service = start_service(scratch.path(), &args.common, None).await?;
+    let service =
+        start_service(scratch.path(), &args.common, None, WebhookConfig::default()).await?;
     if let Err(error) = service.put_config(read_config_file(&args.file)?).await {
         return report_invalid(&args.file, error);
     }
@@ -402,7 +474,8 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         .data_dir
         .clone()
         .unwrap_or_else(|| scratch.path().to_path_buf());
-    let service = start_service(&data_dir, &args.common, k6_output).await?;
+    let service =
+        start_service(&data_dir, &args.common, k6_output, WebhookConfig::default()).await?;
     if let Err(error) = service.put_config(read_config_file(&args.file)?).await {
         return report_invalid(&args.file, error);
     }
@@ -490,8 +563,10 @@ async fn start_service(
     data_dir: &Path,
     common: &CommonArgs,
     k6_output: Option<RemoteWrite>,
+    webhooks: WebhookConfig,
 ) -> Result<Arc<Service>> {
     let mut config = ServiceConfig::new(data_dir, common.scripts_dirs.clone());
+    config.webhooks = webhooks;
     config.k6_prometheus_rw = k6_output;
     config.k6 = common.k6.clone();
     config.pass_env = common.pass_env.clone();

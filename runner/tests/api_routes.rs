@@ -262,6 +262,13 @@ async fn control_routes_need_an_operator_and_a_same_origin_page() {
         .filter(|e| e["outcome"] == "refused")
         .count();
     assert!(refused >= controls.len(), "{audit}");
+    // So is the webhook delivery log (empty: no target is configured).
+    let deliveries = "/webhooks/deliveries?limit=5";
+    assert_eq!(api.call("GET", deliveries, Some(VIEWER)).await.status, 403);
+    assert_eq!(api.call("GET", deliveries, None).await.status, 401);
+    let log = api.call("GET", deliveries, Some(OPERATOR)).await;
+    assert_eq!(log.status, 200, "{log:?}");
+    assert_eq!(log.json(), json!([]));
     // Nothing was changed, nothing started.
     assert_eq!(api.call("GET", "/config", Some(VIEWER)).await.body, before);
     assert_eq!(api.wait_idle().await["isRunning"], false);

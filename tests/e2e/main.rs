@@ -21,4 +21,5 @@ mod suite;
 mod support;
 mod ui;
 mod ui_history;
+mod webhooks;
 mod websocket;

@@ -249,8 +249,20 @@ pub async fn scripts(_who: Identity, service: Arc<Service>) -> Result<Response, 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    /// At most this many (newest) entries.
+    /// At most this many (newest) entries (audit entries or webhook
+    /// deliveries).
     pub limit: Option<usize>,
+}
+
+/// `GET /webhooks/deliveries?limit=`: the newest deliveries, newest
+/// first (the log keeps [`crate::webhooks::MAX_LOGGED_DELIVERIES`]).
+pub async fn webhook_deliveries(
+    _who: Identity,
+    service: Arc<Service>,
+    query: AuditQuery,
+) -> Result<Response, Infallible> {
+    let limit = query.limit.unwrap_or(DEFAULT_LOG_LIMIT);
+    Ok(reply::json(&service.webhook_deliveries(limit)).into_response())
 }
 
 /// `GET /audit?limit=`

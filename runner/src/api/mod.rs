@@ -29,6 +29,7 @@
 //! | GET | /export/k6-operator | the config as k6-operator manifests (`?parallelism=N…`, see `export`) |
 //! | WS | /ws | status, metrics and logs pushed |
 //! | GET | /audit | the audit log's newest entries (operators) |
+//! | GET | /webhooks/deliveries | the newest webhook deliveries, newest first (`?limit=`; operators) |
 //! | GET | /health | readiness, open to all (see `health`) |
 //!
 //! Every answer is counted in `k6_runner_api_requests_total` by its
@@ -36,7 +37,8 @@
 //! serves the Prometheus text; the standalone server mounts it at `/metrics`).
 //!
 //! GET routes and the WebSocket need the viewer role; config changes,
-//! start, stop, deleting runs, baselines and the audit log need the operator role (see [`Auth`]).
+//! start, stop, deleting runs, baselines, the audit log and the webhook
+//! deliveries need the operator role (see [`Auth`]).
 //! `/health` alone needs no role: it tells a supervisor whether the runner
 //! can run k6, and nothing else.
 
@@ -172,6 +174,16 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .and(s())
         .and(query::query::<handlers::AuditQuery>())
         .and_then(handlers::audit_log);
+    let deliveries = warp::path!("webhooks" / "deliveries")
+        .and(warp::get())
+        .and(require(
+            service.clone(),
+            &auth,
+            needs(Role::Operator, None, false),
+        ))
+        .and(s())
+        .and(query::query::<handlers::AuditQuery>())
+        .and_then(handlers::webhook_deliveries);
     let ws = warp::path!("ws")
         .and(warp::ws())
         .and(require(
@@ -216,6 +228,8 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .or(export_k6_operator)
         .unify()
         .or(audit)
+        .unify()
+        .or(deliveries)
         .unify()
         .or(ws)
         .unify()

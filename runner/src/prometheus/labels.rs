@@ -8,6 +8,7 @@ use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEn
 use warp::http::{Method, StatusCode};
 
 use crate::model::{RunOutcome, StepState};
+use crate::webhooks::{DeliveryOutcome, EventKind};
 
 /// `outcome` of `k6_runner_runs_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -19,6 +20,37 @@ pub(crate) struct RunLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct StepLabels {
     pub(crate) outcome: StepState,
+}
+
+/// `event` and `outcome` of `k6_runner_webhook_deliveries_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct WebhookLabels {
+    pub(crate) event: EventKind,
+    pub(crate) outcome: DeliveryOutcome,
+}
+
+/// The outcomes a delivery ends with, every one of which is counted from 0.
+pub(crate) const DELIVERY_OUTCOMES: [DeliveryOutcome; 3] = [
+    DeliveryOutcome::Delivered,
+    DeliveryOutcome::Failed,
+    DeliveryOutcome::Dropped,
+];
+
+impl EncodeLabelValue for EventKind {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.name())
+    }
+}
+
+impl EncodeLabelValue for DeliveryOutcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            DeliveryOutcome::Pending => "pending",
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Failed => "failed",
+            DeliveryOutcome::Dropped => "dropped",
+        })
+    }
 }
 
 /// `method`, `route` and `status` of `k6_runner_api_requests_total`.
@@ -162,6 +194,7 @@ pub(crate) enum ApiRoute {
     ExportK6Operator,
     Ws,
     Audit,
+    WebhookDeliveries,
     Health,
     /// A path none of the above matches. The API answers only its own
     /// routes, so this stays at 0 unless a route is added without its
@@ -172,7 +205,7 @@ pub(crate) enum ApiRoute {
 impl ApiRoute {
     /// Every route the API serves, `Other` left out.
     #[cfg(test)]
-    pub(crate) const SERVED: [ApiRoute; 24] = [
+    pub(crate) const SERVED: [ApiRoute; 25] = [
         Self::Config,
         Self::ConfigReset,
         Self::Start,
@@ -196,6 +229,7 @@ impl ApiRoute {
         Self::ExportK6Operator,
         Self::Ws,
         Self::Audit,
+        Self::WebhookDeliveries,
         Self::Health,
     ];
 
@@ -231,6 +265,7 @@ impl ApiRoute {
             ["export", "k6-operator"] => Self::ExportK6Operator,
             ["ws"] => Self::Ws,
             ["audit"] => Self::Audit,
+            ["webhooks", "deliveries"] => Self::WebhookDeliveries,
             ["health"] => Self::Health,
             _ => Self::Other,
         }
@@ -262,6 +297,7 @@ impl ApiRoute {
             Self::ExportK6Operator => "/export/k6-operator",
             Self::Ws => "/ws",
             Self::Audit => "/audit",
+            Self::WebhookDeliveries => "/webhooks/deliveries",
             Self::Health => "/health",
             Self::Other => "other",
         }
@@ -294,6 +330,7 @@ mod tests {
             ("/runs/x/report.html", ApiRoute::RunReport),
             ("/compare/report.html", ApiRoute::CompareReport),
             ("/export/k6-operator", ApiRoute::ExportK6Operator),
+            ("/webhooks/deliveries", ApiRoute::WebhookDeliveries),
             ("/runs/x/files", ApiRoute::RunFile),
             ("/runs/x/y", ApiRoute::Other),
             ("/nothing/here", ApiRoute::Other),

@@ -22,6 +22,7 @@
 //! | `k6_runner_sandbox_calls_total` | counter | | calls into the sandboxed core |
 //! | `k6_runner_sandbox_traps_total` | counter | | of those, calls that failed inside it |
 //! | `k6_runner_api_requests_total` | counter | `method`, `route` (the pattern: `/runs/{id}`), `status` | API requests answered |
+//! | `k6_runner_webhook_deliveries_total` | counter | `event` (`run.started`, …), `outcome` (`delivered`, `failed`, `dropped`) | webhook deliveries ended |
 //!
 //! The `step_*` and `k6_process_*` gauges exist only while a step runs
 //! (the latency, error, CPU and memory ones once k6 has given a reading).
@@ -55,7 +56,11 @@ use crate::hub::Hub;
 use crate::model::{RunOutcome, StepState};
 use crate::sandbox::{CallCounts, Sandbox};
 use crate::service::Service;
-use labels::{ApiRequestLabels, RUN_OUTCOMES, RunLabels, STEP_OUTCOMES, StepLabels};
+use crate::webhooks::{DeliveryOutcome, EventKind};
+use labels::{
+    ApiRequestLabels, DELIVERY_OUTCOMES, RUN_OUTCOMES, RunLabels, STEP_OUTCOMES, StepLabels,
+    WebhookLabels,
+};
 pub use remote_write::{RemoteWrite, RemoteWriteError};
 
 /// The prefix of every metric name.
@@ -68,6 +73,7 @@ pub struct Metrics {
     runs: Family<RunLabels, Counter>,
     steps: Family<StepLabels, Counter>,
     api_requests: Family<ApiRequestLabels, Counter>,
+    webhook_deliveries: Family<WebhookLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -92,6 +98,7 @@ impl Metrics {
         let runs = Family::<RunLabels, Counter>::default();
         let steps = Family::<StepLabels, Counter>::default();
         let api_requests = Family::<ApiRequestLabels, Counter>::default();
+        let webhook_deliveries = Family::<WebhookLabels, Counter>::default();
         // Every outcome is there from the start, at 0, so that `increase()`
         // sees the first one (a series that appears at 1 shows no increase).
         for outcome in RUN_OUTCOMES {
@@ -100,12 +107,22 @@ impl Metrics {
         for outcome in STEP_OUTCOMES {
             let _ = steps.get_or_create(&StepLabels { outcome });
         }
+        for event in EventKind::ALL {
+            for outcome in DELIVERY_OUTCOMES {
+                let _ = webhook_deliveries.get_or_create(&WebhookLabels { event, outcome });
+            }
+        }
         registry.register("runs", "Suite runs ended, by outcome", runs.clone());
         registry.register("steps", "Steps ended, by outcome", steps.clone());
         registry.register(
             "api_requests",
             "API requests answered, by method, route pattern (relative to the API's mount point) and status",
             api_requests.clone(),
+        );
+        registry.register(
+            "webhook_deliveries",
+            "Webhook deliveries ended, by event type and outcome",
+            webhook_deliveries.clone(),
         );
         registry.register_collector(Box::new(live::Live {
             hub,
@@ -117,6 +134,7 @@ impl Metrics {
             runs,
             steps,
             api_requests,
+            webhook_deliveries,
         }
     }
 
@@ -129,6 +147,14 @@ impl Metrics {
     pub(crate) fn step_ended(&self, state: StepState) {
         self.steps
             .get_or_create(&StepLabels { outcome: state })
+            .inc();
+    }
+
+    /// Counts a webhook delivery that ended with `outcome` (delivered,
+    /// failed or dropped).
+    pub(crate) fn webhook_delivery(&self, event: EventKind, outcome: DeliveryOutcome) {
+        self.webhook_deliveries
+            .get_or_create(&WebhookLabels { event, outcome })
             .inc();
     }
 

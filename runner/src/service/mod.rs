@@ -40,6 +40,7 @@ use crate::persistence::{DataDir, PersistError};
 use crate::prometheus::{Metrics, RemoteWrite};
 use crate::sandbox::{PluginSource, Sandbox, SandboxError, SharedCore};
 use crate::supervisor::StepRunner;
+use crate::webhooks::{DeliveryEntry, DeliveryLog, WebhookConfig};
 use catalogue::Catalogue;
 use config_store::ConfigStore;
 pub use export::{DEFAULT_SUITE, OperatorExport};
@@ -78,6 +79,9 @@ pub struct ServiceConfig {
     /// Where k6 steps also write their metrics (k6's Prometheus
     /// remote-write output); `None` (default) leaves k6's outputs alone.
     pub k6_prometheus_rw: Option<RemoteWrite>,
+    /// Where run events are POSTed (see [`crate::webhooks`]); empty
+    /// (default) sends none.
+    pub webhooks: WebhookConfig,
 }
 
 impl ServiceConfig {
@@ -101,6 +105,7 @@ impl ServiceConfig {
             template: None,
             retention: Retention::default(),
             k6_prometheus_rw: None,
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -160,6 +165,9 @@ pub enum ServiceError {
         /// The reserved prefix.
         prefix: &'static str,
     },
+    /// The webhook configuration.
+    #[error(transparent)]
+    Webhooks(#[from] crate::webhooks::WebhookError),
     /// A start-up task on a blocking thread was lost (it panicked, or
     /// the runtime is shutting down).
     #[error("start-up step \"{what}\" was aborted: {source}")]
@@ -253,6 +261,8 @@ pub struct Service {
     retention: Retention,
     /// The Prometheus metrics (`GET /metrics`).
     metrics: Arc<Metrics>,
+    /// The webhook deliveries, newest last (`GET /webhooks/deliveries`).
+    webhooks: Arc<DeliveryLog>,
 }
 
 impl Service {
@@ -340,6 +350,11 @@ impl Service {
                 source,
             })
         })
+    }
+
+    /// The newest `limit` webhook deliveries, newest first.
+    pub fn webhook_deliveries(&self, limit: usize) -> Vec<DeliveryEntry> {
+        self.webhooks.newest(limit)
     }
 
     /// The live metrics readings of the current (or last) run.

@@ -21,6 +21,7 @@ use crate::persistence::DataDir;
 use crate::prometheus::Metrics;
 use crate::sandbox::{Sandbox, SharedCore};
 use crate::supervisor::StepRunner;
+use crate::webhooks::DeliveryLog;
 
 /// Names of the runner's own environment variables (tokens, the run
 /// marker): none is ever passed to a script.
@@ -38,6 +39,7 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
             prefix: RUNNER_ENV_PREFIX,
         });
     }
+    config.webhooks.check()?;
     let core = load_core(&config).await?;
     let (data, audit) = open_data_dir(&config.data_dir).await?;
     let dirs = ScriptDirs::new(&config.script_dirs)?;
@@ -117,10 +119,24 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
         history,
         retention: config.retention,
         metrics,
+        webhooks: Arc::new(DeliveryLog::default()),
     }))
     .inspect(|service| {
         let pruning = service.clone();
         tokio::spawn(async move { pruning.apply_retention().await });
+    })
+    .and_then(|service| {
+        // The delivery task holds the service weakly: the hub's broadcast
+        // closes when the service is dropped, and the task ends with it.
+        let weak = Arc::downgrade(&service);
+        crate::webhooks::spawn(
+            config.webhooks,
+            service.subscribe(),
+            move |id| weak.upgrade()?.run_record(id).ok(),
+            service.webhooks.clone(),
+            service.metrics.clone(),
+        )?;
+        Ok(service)
     })
 }
 
