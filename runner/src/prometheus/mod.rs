@@ -179,7 +179,7 @@ impl Metrics {
 /// `/metrics`; a host mounts it where it likes:
 ///
 /// ```no_run
-/// # use k6_runner::{api::Auth, service::Service};
+/// # use k6_runner::{Service, api::Auth};
 /// # use warp::Filter;
 /// # fn mount(k6: std::sync::Arc<Service>) {
 /// let routes = warp::path!("api" / "k6" / ..)
