@@ -143,23 +143,32 @@ fn assert_answers_default_policy(core: &SharedCore) {
     assert_eq!(policy.allowed_suffixes, [".js", ".sh"]);
 }
 
-/// Asserts that `result` is a failed call of `function` that trapped with
-/// `trap`, the trap itself found in the error's source.
-fn assert_trapped<R: std::fmt::Debug>(result: Result<R, SandboxError>, function: &str, trap: Trap) {
+/// The error of `result`, which must be a failed call of `function`.
+fn call_failure<R: std::fmt::Debug>(
+    result: Result<R, SandboxError>,
+    function: &str,
+) -> wasmtime::Error {
     match result {
         Err(SandboxError::Call {
             function: failed,
             source,
         }) => {
             assert_eq!(failed, function);
-            assert_eq!(
-                source.downcast_ref::<Trap>(),
-                Some(&trap),
-                "{function} failed, but not with {trap:?}: {source:#}"
-            );
+            source
         }
-        other => panic!("{function} should have trapped with {trap:?}, got {other:?}"),
+        other => panic!("{function} should have failed with a call error, got {other:?}"),
     }
+}
+
+/// Asserts that `result` is a failed call of `function` that trapped with
+/// `trap`, the trap itself found in the error's source.
+fn assert_trapped<R: std::fmt::Debug>(result: Result<R, SandboxError>, function: &str, trap: Trap) {
+    let source = call_failure(result, function);
+    assert_eq!(
+        source.downcast_ref::<Trap>(),
+        Some(&trap),
+        "{function} failed, but not with {trap:?}: {source:#}"
+    );
 }
 
 /// Asserts that `result` is a failed call of `function` whose source's
@@ -169,20 +178,11 @@ fn assert_call_failed<R: std::fmt::Debug>(
     function: &str,
     cause: &str,
 ) {
-    match result {
-        Err(SandboxError::Call {
-            function: failed,
-            source,
-        }) => {
-            assert_eq!(failed, function);
-            let chain = format!("{source:#}");
-            assert!(
-                chain.contains(cause),
-                "{function} failed, but not with {cause:?}: {chain}"
-            );
-        }
-        other => panic!("{function} should have failed with a call error, got {other:?}"),
-    }
+    let chain = format!("{:#}", call_failure(result, function));
+    assert!(
+        chain.contains(cause),
+        "{function} failed, but not with {cause:?}: {chain}"
+    );
 }
 
 fn sample_config(users: u32) -> Config {

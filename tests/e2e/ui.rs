@@ -405,16 +405,7 @@ async fn viewer_token_sees_the_runner_but_cannot_control_it() {
     let (_, config_before) = runner.get("/config").await;
     let browser = Browser::start(1280, 900).await;
     browser.goto(&format!("http://{}/", runner.addr)).await;
-    browser
-        .wait_js(
-            "the token prompt",
-            UI_TIMEOUT,
-            "return document.getElementById('token-dialog').open",
-            |v| *v == true,
-        )
-        .await;
-    browser.type_into("#token-input", VIEWER).await;
-    browser.click("#token-dialog button[value='save']").await;
+    browser.enter_token(VIEWER).await;
     browser
         .wait_js(
             "the page to go live as a viewer",
@@ -1567,6 +1558,19 @@ impl Browser {
     }
 
     /// Replaces an input's text as a user would type it.
+    /// Waits for the page's token prompt and saves `token` in it.
+    pub(crate) async fn enter_token(&self, token: &str) {
+        self.wait_js(
+            "the token prompt",
+            UI_TIMEOUT,
+            "return document.getElementById('token-dialog').open",
+            |v| *v == true,
+        )
+        .await;
+        self.type_into("#token-input", token).await;
+        self.click("#token-dialog button[value='save']").await;
+    }
+
     pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let input = self
             .client()

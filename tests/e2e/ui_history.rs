@@ -375,16 +375,7 @@ async fn runs_are_found_in_history_compared_against_a_baseline_set_from_the_page
     browser
         .goto(&format!("http://{}/#history", runner.addr))
         .await;
-    browser
-        .wait_js(
-            "the token prompt",
-            UI_TIMEOUT,
-            "return document.getElementById('token-dialog').open",
-            |v| *v == true,
-        )
-        .await;
-    browser.type_into("#token-input", VIEWER).await;
-    browser.click("#token-dialog button[value='save']").await;
+    browser.enter_token(VIEWER).await;
     browser
         .wait_js("the runs, as a viewer", UI_TIMEOUT, ROWS, |v| {
             *v == json!([third, first])

@@ -245,10 +245,10 @@ pub async fn scripts(_who: Identity, service: Arc<Service>) -> Result<Response, 
     )
 }
 
-/// Query of `GET /audit`.
+/// Query of `GET /audit` and `GET /webhooks/deliveries`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AuditQuery {
+pub struct NewestQuery {
     /// At most this many (newest) entries (audit entries or webhook
     /// deliveries).
     pub limit: Option<usize>,
@@ -259,7 +259,7 @@ pub struct AuditQuery {
 pub async fn webhook_deliveries(
     _who: Identity,
     service: Arc<Service>,
-    query: AuditQuery,
+    query: NewestQuery,
 ) -> Result<Response, Infallible> {
     let limit = query.limit.unwrap_or(DEFAULT_LOG_LIMIT);
     Ok(reply::json(&service.webhook_deliveries(limit)).into_response())
@@ -269,7 +269,7 @@ pub async fn webhook_deliveries(
 pub async fn audit_log(
     _who: Identity,
     service: Arc<Service>,
-    query: AuditQuery,
+    query: NewestQuery,
 ) -> Result<Response, Infallible> {
     let limit = query.limit.unwrap_or(DEFAULT_LOG_LIMIT).min(MAX_LOG_LIMIT);
     respond(

@@ -164,25 +164,20 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .and(view())
         .and(s())
         .and_then(handlers::scripts);
+    // Reads that only operators may make (not control actions, so a
+    // refusal is not audited).
+    let operator_read = || require(service.clone(), &auth, needs(Role::Operator, None, false));
     let audit = warp::path!("audit")
         .and(warp::get())
-        .and(require(
-            service.clone(),
-            &auth,
-            needs(Role::Operator, None, false),
-        ))
+        .and(operator_read())
         .and(s())
-        .and(query::query::<handlers::AuditQuery>())
+        .and(query::query::<handlers::NewestQuery>())
         .and_then(handlers::audit_log);
     let deliveries = warp::path!("webhooks" / "deliveries")
         .and(warp::get())
-        .and(require(
-            service.clone(),
-            &auth,
-            needs(Role::Operator, None, false),
-        ))
+        .and(operator_read())
         .and(s())
-        .and(query::query::<handlers::AuditQuery>())
+        .and(query::query::<handlers::NewestQuery>())
         .and_then(handlers::webhook_deliveries);
     let ws = warp::path!("ws")
         .and(warp::ws())

@@ -233,11 +233,7 @@ fn the_grafana_dashboard_queries_only_exported_metrics() {
 #[tokio::test]
 async fn every_route_pattern_is_served_and_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let scripts = dir.path().join("scripts");
-    std::fs::create_dir_all(&scripts).unwrap();
-    let mut config = crate::service::ServiceConfig::new(dir.path().join("data"), vec![scripts]);
-    config.k6 = Some("/nonexistent/k6".into());
-    let service = Service::start(config).await.unwrap();
+    let service = service_in(&dir).await;
     let routes = crate::server::routes(service.clone(), Auth::Open);
     let run = "20260101T000000Z";
     for route in ApiRoute::SERVED {
@@ -292,11 +288,7 @@ async fn every_route_pattern_is_served_and_counted() {
 #[tokio::test]
 async fn with_tokens_a_scrape_needs_the_viewer_role() {
     let dir = tempfile::tempdir().unwrap();
-    let scripts = dir.path().join("scripts");
-    std::fs::create_dir_all(&scripts).unwrap();
-    let mut config = crate::service::ServiceConfig::new(dir.path().join("data"), vec![scripts]);
-    config.k6 = Some("/nonexistent/k6".into());
-    let service = Service::start(config).await.unwrap();
+    let service = service_in(&dir).await;
     let tokens =
         crate::auth::Tokens::parse("prometheus:viewer:scrape-secret-0123456789", "test").unwrap();
     let routes = crate::server::routes(service.clone(), Auth::Tokens(tokens));
@@ -311,4 +303,14 @@ async fn with_tokens_a_scrape_needs_the_viewer_role() {
     assert_eq!(scraped.status(), StatusCode::OK);
     assert!(String::from_utf8_lossy(scraped.body()).contains("k6_runner_run_in_progress 0"));
     service.shutdown().await;
+}
+
+/// A service on an empty script directory in `dir`, with no k6: enough to
+/// answer every route without running anything.
+async fn service_in(dir: &tempfile::TempDir) -> std::sync::Arc<Service> {
+    let scripts = dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    let mut config = crate::service::ServiceConfig::new(dir.path().join("data"), vec![scripts]);
+    config.k6 = Some("/nonexistent/k6".into());
+    Service::start(config).await.unwrap()
 }
