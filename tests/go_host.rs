@@ -6,16 +6,16 @@
 //! killed under the host and brought back, the host stopped or killed, and
 //! no process of a run left behind.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use serde_json::{Value, json};
-use support::{Api, World, config, k6, next_ws_json, terminate, wait_for_line};
+use testkit::api::{Api, next_ws_json};
+use testkit::process::ProcessGroup;
+use testkit::world::{RUN_TIMEOUT, World, config, k6};
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 
 /// The host's own token in the tests that give it one.
@@ -24,6 +24,10 @@ const HOST_TOKEN: &str = "cluster-manager-token-for-tests";
 /// How long a story waits for something the host or runner should do in
 /// seconds (a restart waits a second, a k6 stop a fraction of one).
 const SOON: Duration = Duration::from_secs(30);
+
+/// How long the host (or a runner) has to stop after SIGTERM: it stops
+/// its run first.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The Go toolchain: `$GO`, or `go` on PATH. Fails with a plain message
 /// when there is none, rather than skipping.
@@ -81,7 +85,7 @@ fn host_binary() -> &'static Path {
 
 /// The Go host running with the world's scripts and data directory.
 struct GoHost {
-    child: Child,
+    process: ProcessGroup,
     addr: String,
     log_file: PathBuf,
     stderr_file: PathBuf,
@@ -112,20 +116,22 @@ impl GoHost {
             .current_dir(world.dir.path())
             .env_remove("CLUSTER_MANAGER_TOKEN")
             .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_file).unwrap());
         if let Some(token) = token {
             command.env("CLUSTER_MANAGER_TOKEN", token);
         }
-        let mut child = command.spawn().expect("starting the Go host");
-        let line = wait_for_line(
-            child.stdout.take().unwrap(),
-            "cluster manager listening on http://",
-            Duration::from_secs(90),
-        );
+        let mut process = ProcessGroup::spawn("the Go host", &mut command)
+            .unwrap_or_else(|error| panic!("{error}"))
+            .stop_on_drop(SHUTDOWN_GRACE);
+        let (_, line) = process
+            .wait_for_line(
+                "cluster manager listening on http://",
+                Duration::from_secs(90),
+            )
+            .unwrap_or_else(|error| panic!("{error}"));
         Self {
-            child,
+            process,
             addr: line.trim_end_matches('/').to_owned(),
             log_file,
             stderr_file,
@@ -153,15 +159,6 @@ impl GoHost {
     async fn runner_pid(&self) -> i32 {
         let pid = self.state(None).await["k6Runner"]["pid"].as_i64().unwrap();
         i32::try_from(pid).unwrap()
-    }
-}
-
-impl Drop for GoHost {
-    fn drop(&mut self) {
-        // Not once reaped: its pid may belong to another process by now.
-        if let Ok(None) = self.child.try_wait() {
-            terminate(&mut self.child);
-        }
     }
 }
 
@@ -201,7 +198,7 @@ async fn connect(url: &str, headers: &[(&'static str, &str)]) -> Result<Socket, 
 
 /// Reads the host's `/ws` until a state satisfies `done` (at most 90 s).
 async fn ws_until(socket: &mut Socket, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let until = Instant::now() + support::RUN_TIMEOUT;
+    let until = Instant::now() + RUN_TIMEOUT;
     loop {
         let state = next_ws_json(socket).await;
         if done(&state) {
@@ -339,7 +336,7 @@ async fn a_k6_run_through_the_go_host_shows_in_its_own_websocket() {
     let secret = runner_secret(pid);
     assert!(secret.len() >= 32, "a long random secret");
     let state = host.state(None).await.to_string();
-    let host_cmdline = std::fs::read(format!("/proc/{}/cmdline", host.child.id())).unwrap();
+    let host_cmdline = std::fs::read(format!("/proc/{}/cmdline", host.process.pid())).unwrap();
     let runner_cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     for (place, text) in [
         ("the state", state),
@@ -452,12 +449,18 @@ async fn stopping_or_killing_the_go_host_leaves_no_process() {
         .await;
         let runner = host.runner_pid().await;
         if graceful {
-            let status = terminate(&mut host.child).expect("the host exits after SIGTERM");
+            let status = host
+                .process
+                .terminate(SHUTDOWN_GRACE)
+                .expect("the host exits after SIGTERM");
             assert!(status.success(), "{status}");
             assert!(!alive(runner), "the host waited for its runner");
         } else {
-            host.child.kill().unwrap();
-            host.child.wait().unwrap();
+            // The host alone: its runner is to notice it gone by itself.
+            host.process.signal(Signal::SIGKILL);
+            host.process
+                .wait_for(SOON)
+                .expect("the host dies of SIGKILL");
             eventually("the runner gone after its host", || !alive(runner)).await;
         }
         eventually("no process of the run", || {
@@ -543,22 +546,11 @@ async fn the_go_host_guards_its_routes_and_the_k6_ones() {
     assert!(said.contains("without a token"), "{said}");
 }
 
-/// A process stopped (SIGTERM, then SIGKILL) when dropped, so a failing
-/// test leaves nothing behind.
-struct Kept(Child);
-
-impl Drop for Kept {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            terminate(&mut self.0);
-        }
-    }
-}
-
 /// `k6-runner serve` started the way its own systemd unit starts it:
 /// by itself, on `bind`, with a tokens file.
-fn systemd_like_runner(world: &World, bind: &str, tokens: &Path) -> (Kept, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_k6-runner"))
+fn systemd_like_runner(world: &World, bind: &str, tokens: &Path) -> (ProcessGroup, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_k6-runner"));
+    command
         .args(["serve", "--bind", bind, "--data-dir"])
         .arg(&world.data)
         .arg("--scripts-dir")
@@ -569,17 +561,13 @@ fn systemd_like_runner(world: &World, bind: &str, tokens: &Path) -> (Kept, Strin
         .arg(tokens)
         .env_remove("K6_RUNNER_TOKENS")
         .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starting k6-runner");
-    let line = wait_for_line(
-        child.stdout.take().unwrap(),
-        "k6 runner listening on http://",
-        Duration::from_secs(60),
-    );
-    let addr = line.split('/').next().unwrap().to_owned();
-    (Kept(child), addr)
+        .stdout(Stdio::piped());
+    let mut runner = ProcessGroup::spawn("k6-runner serve", &mut command)
+        .unwrap_or_else(|error| panic!("{error}"))
+        .stop_on_drop(SHUTDOWN_GRACE);
+    let (_, addr) =
+        testkit::runner::wait_listening(&mut runner).unwrap_or_else(|error| panic!("{error}"));
+    (runner, addr.to_string())
 }
 
 /// In production the runner may be its own systemd unit
@@ -620,7 +608,9 @@ async fn the_go_host_attaches_to_a_runner_its_own_unit_supervises() {
     k6.wait_for_results().await;
 
     // Its supervisor restarts it (here: by hand, on the same port).
-    terminate(&mut runner.0).expect("the runner stops on SIGTERM");
+    runner
+        .terminate(SHUTDOWN_GRACE)
+        .expect("the runner stops on SIGTERM");
     ws_until(&mut socket, "the runner seen gone", |s| {
         s["k6Runner"]["phase"] == "unreachable"
     })
@@ -641,6 +631,8 @@ async fn the_go_host_attaches_to_a_runner_its_own_unit_supervises() {
         Some("attached-secret-0123456789abcdef"),
     );
     assert_eq!(runner_api.get("/status").await.0, 200, "left running");
-    terminate(&mut runner.0).expect("the runner stops on SIGTERM");
+    runner
+        .terminate(SHUTDOWN_GRACE)
+        .expect("the runner stops on SIGTERM");
     assert!(world.processes_of(&run_id).is_empty());
 }

@@ -6,18 +6,16 @@
 //! runner with the users split between them, and a legacy wrapper is
 //! refused by its entry.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use nix::sys::signal::Signal;
 use serde_json::{Value, json};
+use testkit::process::ProcessGroup;
 
 /// The run id every export here is made with, so names are known.
 const RUN_ID: &str = "20261203T062500Z";
@@ -44,7 +42,7 @@ fn export(config: &Path, extra: &[&str]) -> (bool, String, String) {
         .arg("--scripts-dir")
         .arg(examples().join("scripts"))
         .arg("--k6")
-        .arg(support::k6())
+        .arg(testkit::world::k6())
         .args(["--no-plugin-cache", "--run-id", RUN_ID])
         .args(extra)
         .stdin(Stdio::null())
@@ -344,7 +342,8 @@ fn paused_status(archive: &Path, arguments: &str, segment: &str, sequence: &str)
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(support::k6())
+    let mut command = Command::new(testkit::world::k6());
+    command
         .arg("run")
         .args(arguments.split_whitespace())
         .arg(format!("--execution-segment={segment}"))
@@ -353,13 +352,10 @@ fn paused_status(archive: &Path, arguments: &str, segment: &str, sequence: &str)
         .arg(format!("--address=127.0.0.1:{port}"))
         .arg(archive)
         .env("K6_NO_USAGE_REPORT", "true")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("k6 starts");
-    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+        .stderr(Stdio::piped());
+    let mut k6 = ProcessGroup::spawn("k6 run --paused", &mut command)
+        .unwrap_or_else(|error| panic!("{error}"));
     let deadline = Instant::now() + K6_START_TIMEOUT;
     // k6 answers while it is still initialising its VUs (status 1 to 3);
     // what counts is where it settles: 4, paused before the run.
@@ -372,20 +368,18 @@ fn paused_status(archive: &Path, arguments: &str, segment: &str, sequence: &str)
                 break;
             }
         }
-        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+        if k6.try_wait().is_some() || Instant::now() > deadline {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT);
-    let stop_deadline = Instant::now() + Duration::from_secs(10);
-    while child.try_wait().unwrap().is_none() && Instant::now() < stop_deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-    let exit = child.wait().unwrap();
+    k6.signal(Signal::SIGINT);
+    let exit = k6
+        .wait_for(Duration::from_secs(10))
+        .or_else(|| k6.kill())
+        .expect("k6 reaped");
     let mut stderr = String::new();
-    child
+    k6.child_mut()
         .stderr
         .take()
         .unwrap()
@@ -422,7 +416,7 @@ async fn the_api_exports_the_stored_config_and_names_bad_parameters() {
     let dir = tempfile::tempdir().unwrap();
     let mut config =
         k6_runner::ServiceConfig::new(dir.path().join("data"), vec![examples().join("scripts")]);
-    config.k6 = Some(support::k6());
+    config.k6 = Some(testkit::world::k6());
     config.plugin.cache_dir = None;
     let service = k6_runner::Service::start(config).await.unwrap();
     let routes = k6_runner::api::routes(service.clone(), k6_runner::api::Auth::Open);

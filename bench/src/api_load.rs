@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::overhead::{LoadOptions, configured_runner, runner_run};
-use crate::procs::{self, Group};
+use testkit::process::ProcessGroup;
+
+use crate::procs;
 use crate::runner::Runner;
 use crate::setup::Scratch;
 use crate::stats::{Sample, si, time};
@@ -79,7 +81,7 @@ fn parse_wrk(report: &str) -> Result<WrkFigures> {
 }
 
 /// Starts wrk against the runner's `/status` for `seconds`.
-fn start_wrk(wrk: &Path, runner: &Runner, seconds: u32) -> Result<Group> {
+fn start_wrk(wrk: &Path, runner: &Runner, seconds: u32) -> Result<ProcessGroup> {
     let mut command = Command::new(wrk);
     command
         .arg(format!("-t{WRK_THREADS}"))
@@ -89,27 +91,19 @@ fn start_wrk(wrk: &Path, runner: &Runner, seconds: u32) -> Result<Group> {
         .arg(format!("{}/status", runner.api()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    Group::spawn("wrk", &mut command)
+    Ok(ProcessGroup::spawn("wrk", &mut command)?)
 }
 
 /// Waits for wrk to finish and reads its report and its CPU time.
-fn finish_wrk(mut wrk: Group, seconds: u32) -> Result<WrkFigures> {
-    let mut stdout = wrk.child_mut().stdout.take().context("wrk stdout")?;
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
-        text
-    });
+fn finish_wrk(mut wrk: ProcessGroup, seconds: u32) -> Result<WrkFigures> {
     // wrk is the only child reaped while this waits, so the growth of the
     // reaped children's CPU time is wrk's.
     let before = procs::reaped_children_cpu_seconds().context("reading /proc/self/stat")?;
     let limit = Duration::from_secs(seconds.into()) + Duration::from_secs(30);
-    wrk.wait_for(limit)?
+    wrk.wait_for(limit)
         .ok_or_else(|| anyhow!("wrk ran past {limit:?}"))?;
     let after = procs::reaped_children_cpu_seconds().context("reading /proc/self/stat")?;
-    let report = reader
-        .join()
-        .map_err(|_| anyhow!("the wrk reader panicked"))?;
+    let report = wrk.remaining_lines(Duration::from_secs(5)).join("\n");
     let mut figures = parse_wrk(&report)?;
     figures.cpu_seconds = after - before;
     Ok(figures)

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 
-use crate::procs::{self, Group};
+use testkit::process::ProcessGroup;
+
+use crate::procs;
 use crate::runner::{Runner, first_step, run_config};
 use crate::setup::{SCRIPT, Scratch};
 use crate::stats::{Sample, mib, si};
@@ -145,7 +147,7 @@ pub async fn bare_k6(
         .current_dir(&step.working_dir)
         .stdout(output_file(&run_dir, "k6.stdout")?)
         .stderr(output_file(&run_dir, "k6.stderr")?);
-    let mut k6 = Group::spawn("bare k6", &mut command)?;
+    let mut k6 = ProcessGroup::spawn("bare k6", &mut command)?;
     let cpu = watch_k6_cpu(k6.pid(), options);
     let poller = match (polled, step.api_port) {
         (true, Some(port)) => Some(tokio::spawn(poll_metrics(port))),
@@ -157,7 +159,7 @@ pub async fn bare_k6(
     if let Some(poller) = poller {
         poller.abort();
     }
-    let status = status?.ok_or_else(|| anyhow!("bare k6 ran past {limit:?}"))?;
+    let status = status.ok_or_else(|| anyhow!("bare k6 ran past {limit:?}"))?;
     if !status.success() {
         bail!("bare k6 failed: {status}");
     }

@@ -1,126 +1,9 @@
-//! Child processes the harness starts (each in its own process group,
-//! killed and reaped when dropped) and what `/proc` says about a process.
+//! What `/proc` says about a process the harness started (the processes
+//! themselves are `testkit::process::ProcessGroup`s).
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use nix::sys::signal::{Signal, kill, killpg};
-use nix::unistd::Pid;
-
-/// A child process leading its own process group. Dropping it SIGKILLs the
-/// group and reaps the child, so no benchmark leaves anything behind, even
-/// when it fails half-way.
-pub struct Group {
-    child: Child,
-    name: String,
-}
-
-impl Group {
-    /// Starts `command` as the leader of a new process group, stdin from
-    /// /dev/null. The caller chooses what stdout and stderr are.
-    pub fn spawn(name: &str, command: &mut Command) -> Result<Self> {
-        use std::os::unix::process::CommandExt;
-        let child = command
-            .stdin(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("starting {name}"))?;
-        Ok(Self {
-            child,
-            name: name.to_owned(),
-        })
-    }
-
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The child, to take its pipes.
-    pub fn child_mut(&mut self) -> &mut Child {
-        &mut self.child
-    }
-
-    /// Sends `signal` to the leader only (a runner shuts down on SIGTERM and
-    /// stops its own k6 children first).
-    pub fn signal(&self, signal: Signal) {
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            let _ = kill(Pid::from_raw(pid), signal);
-        }
-    }
-
-    /// Waits at most `limit` for the process to exit; `None` if it is still
-    /// running then.
-    pub fn wait_for(&mut self, limit: Duration) -> Result<Option<std::process::ExitStatus>> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(Some(status));
-            }
-            if Instant::now() >= deadline {
-                return Ok(None);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    /// [`Group::wait_for`] for async callers: polls without blocking the
-    /// runtime's thread (the demo target runs on the same runtime).
-    pub async fn wait_async(
-        &mut self,
-        limit: Duration,
-    ) -> Result<Option<std::process::ExitStatus>> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(Some(status));
-            }
-            if Instant::now() >= deadline {
-                return Ok(None);
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
-    /// Asks the leader to stop with SIGTERM, waits up to `grace`, then kills
-    /// the group; returns once the child is reaped.
-    pub fn terminate(mut self, grace: Duration) {
-        self.signal(Signal::SIGTERM);
-        if let Ok(Some(_)) = self.wait_for(grace) {
-            return;
-        }
-        eprintln!(
-            "bench: {} did not stop within {grace:?}; killing it",
-            self.name
-        );
-        // Drop kills and reaps.
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// Reads `reader` line by line on a thread of its own and sends every line
-/// to the returned receiver; keeps draining after the receiver is gone.
-pub fn lines(reader: impl Read + Send + 'static) -> mpsc::Receiver<(Instant, String)> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(reader).lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send((Instant::now(), line));
-        }
-    });
-    rx
-}
 
 /// Polls `parent`'s children every `period` until one has `marker` in its
 /// environment (so it has exec'd: before `execve` a fork still has its
@@ -288,14 +171,5 @@ mod tests {
         assert!(thread_cpu_seconds().is_some_and(|cpu| cpu > 0.0));
         assert!(alive(me));
         assert_eq!(environ_value(me, "K6_BENCH_NO_SUCH_VARIABLE"), None);
-    }
-
-    #[test]
-    fn a_group_is_reaped_when_dropped() {
-        let group = Group::spawn("sleep", Command::new("sleep").arg("30")).expect("sleep starts");
-        let pid = group.pid();
-        assert!(children(std::process::id()).contains(&pid));
-        drop(group);
-        assert!(!alive(pid));
     }
 }

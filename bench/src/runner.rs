@@ -3,17 +3,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
+use testkit::process::ProcessGroup;
 
-use crate::procs::{self, Group};
-
-/// Longest a runner may take from spawn to its "listening" line (it may
-/// compile the core with Cranelift first).
-const START_LIMIT: Duration = Duration::from_secs(60);
 /// Longest any single API request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest a runner may take to shut down on SIGTERM.
@@ -36,7 +31,7 @@ pub struct RunnerSpec {
 
 /// A running `k6-runner serve`.
 pub struct Runner {
-    group: Group,
+    group: ProcessGroup,
     /// `http://127.0.0.1:PORT/api/k6`.
     api: String,
     /// Time from spawn to the "listening" line on stdout.
@@ -75,23 +70,16 @@ impl Runner {
             command.arg("--no-plugin-cache");
         }
         let spawned = Instant::now();
-        let mut group = Group::spawn("k6-runner serve", &mut command)?;
-        let stdout = group
-            .child_mut()
-            .stdout
-            .take()
-            .context("runner stdout is piped")?;
-        let lines = procs::lines(stdout);
-        let (at, address) = wait_listening(&lines, spawned + START_LIMIT)?;
-        // Keep draining stdout for the runner's whole life.
-        std::thread::spawn(move || while lines.recv().is_ok() {});
+        let mut group =
+            ProcessGroup::spawn("k6-runner serve", &mut command)?.stop_on_drop(SHUTDOWN_GRACE);
+        let (at, address) = testkit::runner::wait_listening(&mut group)?;
         let client = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .no_proxy()
             .build()?;
         Ok(Self {
             group,
-            api: format!("{address}api/k6"),
+            api: format!("http://{address}/api/k6"),
             startup: at.duration_since(spawned),
             client,
         })
@@ -108,7 +96,7 @@ impl Runner {
     }
 
     /// Stops the runner with SIGTERM (it stops any run first) and reaps it.
-    pub fn shutdown(self) {
+    pub fn shutdown(mut self) {
         self.group.terminate(SHUTDOWN_GRACE);
     }
 
@@ -194,23 +182,6 @@ impl Runner {
         }
         bail!("the run was still going after {limit:?}")
     }
-}
-
-/// Reads stdout lines until `k6 runner listening on http://ADDR/ …`.
-fn wait_listening(
-    lines: &mpsc::Receiver<(Instant, String)>,
-    deadline: Instant,
-) -> Result<(Instant, String)> {
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        let (at, line) = lines
-            .recv_timeout(left)
-            .context("the runner exited or said nothing before listening")?;
-        if let Some(rest) = line.split_once("listening on ").map(|(_, rest)| rest) {
-            let address = rest.split_whitespace().next().unwrap_or_default();
-            return Ok((at, address.to_owned()));
-        }
-    }
-    bail!("the runner did not listen within {START_LIMIT:?}")
 }
 
 /// A run's config as the API takes it: one script, `users` VUs from the

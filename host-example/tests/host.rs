@@ -3,21 +3,23 @@
 //! shutdown that leaves no k6 behind, and a start refused when it would
 //! be unsafe.
 
-#[path = "../../tests/support/mod.rs"]
-mod support;
-
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Api, World, config, k6, next_ws_json, terminate, wait_for_line};
+use testkit::api::{Api, next_ws_json};
+use testkit::process::{ProcessGroup, run_bounded};
+use testkit::world::{World, config, k6};
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 
 const TOKEN: &str = "cluster-secret-for-tests";
 const TOKEN_ENV: &str = "HOST_EXAMPLE_TOKEN";
 
+/// How long the host has to stop after SIGTERM (it stops its run first).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
 struct Host {
-    child: Child,
+    process: ProcessGroup,
     addr: String,
 }
 
@@ -41,15 +43,18 @@ impl Host {
         if let Some(token) = token {
             command.env(TOKEN_ENV, token);
         }
-        let mut child = command.spawn().unwrap();
-        let line = wait_for_line(
-            child.stdout.take().unwrap(),
-            "cluster manager listening on http://",
-            Duration::from_secs(60),
-        );
+        let mut process = ProcessGroup::spawn("host-example", &mut command)
+            .unwrap_or_else(|error| panic!("{error}"))
+            .stop_on_drop(SHUTDOWN_GRACE);
+        let (_, line) = process
+            .wait_for_line(
+                "cluster manager listening on http://",
+                Duration::from_secs(60),
+            )
+            .unwrap_or_else(|error| panic!("{error}"));
         Self {
             addr: line.trim_end_matches('/').to_owned(),
-            child,
+            process,
         }
     }
 }
@@ -74,12 +79,6 @@ async fn connect(url: &str, token: Option<&str>) -> Result<Socket, u16> {
         Ok((socket, _)) => Ok(socket),
         Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
         Err(error) => panic!("{url}: {error}"),
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        terminate(&mut self.child);
     }
 }
 
@@ -195,7 +194,10 @@ async fn host_shutdown_leaves_no_k6_behind() {
     .await;
     assert!(!world.processes_of(&run_id).is_empty());
 
-    let status = terminate(&mut host.child).expect("the host exits after SIGTERM");
+    let status = host
+        .process
+        .terminate(SHUTDOWN_GRACE)
+        .expect("the host exits after SIGTERM");
     assert!(status.success(), "{status}");
     assert!(
         world.processes_of(&run_id).is_empty(),
@@ -274,27 +276,13 @@ fn refused_start(bind: &str, token: Option<&str>) -> String {
         .arg("--scripts-dir")
         .arg(dir.path())
         .env_remove(TOKEN_ENV)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .env("RUST_LOG", "warn");
     if let Some(token) = token {
         command.env(TOKEN_ENV, token);
     }
-    let mut child = command.spawn().unwrap();
-    let until = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > until {
-            terminate(&mut child);
-            panic!("the host did not refuse to start with --bind {bind}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(!status.success(), "{status}: {stderr}");
+    let output = run_bounded("host-example", &mut command, Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "{}: {stderr}", output.status);
     stderr
 }
 

@@ -8,16 +8,14 @@
 //! `cargo build` in its own target directory (`target/hostile-wasm`), once
 //! per feature set, and wrapped into components next to it.
 
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::LazyLock;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k6_runner::contract::{Config, OutputStream, Plan, Policy, SuiteEntry, SummarySource};
 use k6_runner::sandbox::{ParserSession, PluginSource, Sandbox, SandboxError, SharedCore};
+use testkit::process::{ProcessGroup, run_bounded};
 use wasmtime::Trap;
 
 const TARGET: &str = "wasm32-unknown-unknown";
@@ -315,9 +313,11 @@ fn a_component_importing_capabilities_is_refused() {
 #[test]
 fn plugin_inspect_refuses_a_component_importing_capabilities() {
     let refused = run_bounded(
+        "k6-runner plugin inspect",
         Command::new(env!("CARGO_BIN_EXE_k6-runner"))
             .args(["plugin", "inspect", "--plugin"])
             .arg(&FIXTURES.wants_capabilities),
+        CHILD_DEADLINE,
     );
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -330,9 +330,11 @@ fn plugin_inspect_refuses_a_component_importing_capabilities() {
     );
 
     let inspected = run_bounded(
+        "k6-runner plugin inspect",
         Command::new(env!("CARGO_BIN_EXE_k6-runner"))
             .args(["plugin", "inspect", "--plugin"])
             .arg(&FIXTURES.zero_import),
+        CHILD_DEADLINE,
     );
     assert!(
         inspected.status.success(),
@@ -366,8 +368,11 @@ async fn the_runner_keeps_serving_after_a_core_call_fails() {
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(stderr);
-    let mut runner = Runner::spawn(command);
-    let base = runner.listening_address();
+    let mut runner = ProcessGroup::spawn("k6-runner serve", &mut command)
+        .unwrap_or_else(|error| panic!("{error}"));
+    let (_, address) =
+        testkit::runner::wait_listening(&mut runner).unwrap_or_else(|error| panic!("{error}"));
+    let base = format!("http://{address}/");
     let log = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
 
     let client = reqwest::Client::builder()
@@ -416,102 +421,4 @@ async fn the_runner_keeps_serving_after_a_core_call_fails() {
         "runner log:\n{}",
         log()
     );
-
-    runner.stop();
-}
-
-/// A `k6-runner serve` child in its own process group, killed and reaped
-/// when dropped (also when a test fails half-way).
-struct Runner {
-    child: Child,
-    stdout_lines: mpsc::Receiver<String>,
-}
-
-impl Runner {
-    fn spawn(mut command: Command) -> Self {
-        let mut child = command
-            .process_group(0)
-            .spawn()
-            .expect("starting k6-runner serve");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, stdout_lines) = mpsc::channel();
-        // Drains stdout for the child's whole life so that it never blocks
-        // on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            stdout_lines,
-        }
-    }
-
-    /// `http://ADDR/`, from the line `k6 runner listening on http://ADDR/ ...`.
-    fn listening_address(&mut self) -> String {
-        let deadline = Instant::now() + CHILD_DEADLINE;
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.stdout_lines.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(rest) = line.strip_prefix("k6 runner listening on ") {
-                        let url = rest.split_whitespace().next().unwrap_or_default();
-                        return url.to_owned();
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        panic!(
-            "k6-runner serve did not report its address (exit: {:?})",
-            self.child.try_wait()
-        );
-    }
-
-    fn stop(&mut self) -> ExitStatus {
-        // The group is the child's own (process_group(0)): its pid.
-        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-        self.child.wait().expect("reaping k6-runner serve")
-    }
-}
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.stop();
-        }
-    }
-}
-
-/// Runs `command` to completion within [`CHILD_DEADLINE`], its output in
-/// files so that no pipe can fill up while we wait.
-fn run_bounded(command: &mut Command) -> Output {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let stdout_path = dir.path().join("stdout");
-    let stderr_path = dir.path().join("stderr");
-    let mut child = command
-        .stdout(std::fs::File::create(&stdout_path).expect("creating the stdout file"))
-        .stderr(std::fs::File::create(&stderr_path).expect("creating the stderr file"))
-        .spawn()
-        .expect("starting the command");
-    let deadline = Instant::now() + CHILD_DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("polling the command") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the command took longer than {CHILD_DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: std::fs::read(&stdout_path).expect("reading stdout"),
-        stderr: std::fs::read(&stderr_path).expect("reading stderr"),
-    }
 }

@@ -10,61 +10,23 @@
 //! killed on drop; waits are bounded by the script's own duration plus a
 //! margin.
 //!
-//! k6: `$K6_BIN`, else `.tools/k6/bin/k6` of the workspace.
+//! k6: `$K6`, else `.tools/k6/bin/k6` of the workspace.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use testkit::corpus::{self, DurationClass, Env, Expect, Script, Verdict};
+use testkit::process::ProcessGroup;
 use testkit::stand_in::StandIn;
-
-fn k6_bin() -> PathBuf {
-    std::env::var_os("K6_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/k6/bin/k6"))
-}
 
 /// The scripts this test runs.
 fn selected() -> impl Iterator<Item = &'static Script> {
     corpus::SCRIPTS.iter().filter(|s| {
         s.offline && s.duration <= DurationClass::Short && matches!(s.verdict, Verdict::Measured(_))
     })
-}
-
-/// A k6 process in its own process group; the group is killed on drop.
-struct K6 {
-    child: Child,
-}
-
-impl K6 {
-    fn wait_for(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for K6 {
-    fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn tail(path: &Path, lines: usize) -> String {
@@ -103,8 +65,7 @@ fn run(path: &str) {
         "corpus file missing: {} (tests/corpus/ content is third-party; see its README.md)",
         file.display()
     );
-    let k6 = k6_bin();
-    assert!(k6.is_file(), "no k6 at {} (set K6_BIN)", k6.display());
+    let k6 = testkit::world::k6();
 
     let stand_in = StandIn::start();
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -129,15 +90,11 @@ fn run(path: &str) {
         .current_dir(&work)
         .env("K6_CONFIG", &config)
         .env("K6_NO_USAGE_REPORT", "true")
-        .stdin(Stdio::null())
         .stdout(File::create(&stdout).expect("stdout file"))
-        .stderr(File::create(&stderr).expect("stderr file"))
-        .process_group(0);
+        .stderr(File::create(&stderr).expect("stderr file"));
 
     let started = Instant::now();
-    let mut child = K6 {
-        child: cmd.spawn().expect("spawn k6"),
-    };
+    let mut child = ProcessGroup::spawn("k6", &mut cmd).unwrap_or_else(|error| panic!("{error}"));
     let limit = Duration::from_secs(u64::from(script.seconds) + 30);
     let Some(status) = child.wait_for(limit) else {
         drop(child);

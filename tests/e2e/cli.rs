@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::support::{World, config, k6};
+use crate::runner::{World, config, k6};
 
 /// Runs the binary without blocking the test's runtime, which also serves
 /// the demo target the scripts hit.

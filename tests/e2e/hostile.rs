@@ -138,7 +138,7 @@ fn corpus(world: &World) -> Vec<Case> {
     }
     // Script names: traversal in every form, absolute paths, links out,
     // shell metacharacters, unicode tricks, bad suffixes.
-    std::fs::write(world.dir.path().join("outside.js"), crate::support::PASS).unwrap();
+    std::fs::write(world.dir.path().join("outside.js"), crate::runner::PASS).unwrap();
     std::os::unix::fs::symlink(
         world.dir.path().join("outside.js"),
         world.scripts.join("escape.js"),

@@ -193,7 +193,7 @@ async fn a_second_runner_on_the_same_data_dir_is_refused() {
             .args(&args)
             .args(["--data-dir", world.data.to_str().unwrap()])
             .args(["--scripts-dir", world.scripts.to_str().unwrap()])
-            .args(["--k6", crate::support::k6().to_str().unwrap()])
+            .args(["--k6", crate::runner::k6().to_str().unwrap()])
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -17,8 +17,6 @@ mod runner;
 mod security;
 mod sidecar;
 mod suite;
-#[path = "../support/mod.rs"]
-mod support;
 mod ui;
 mod ui_history;
 mod webhooks;

@@ -146,9 +146,9 @@ async fn the_cluster_managers_wrappers_run_with_their_own_arguments() {
     world.script("dashboards/cpu.js", DASHBOARD);
     world.script("dashboards/disk.js", DASHBOARD);
     world.script("login/overall.sh", OVERALL);
-    world.script("login/flow.js", crate::support::PASS);
+    world.script("login/flow.js", crate::runner::PASS);
     world.script("reports/overall.sh", OVERALL);
-    world.script("reports/flow.js", crate::support::PASS);
+    world.script("reports/flow.js", crate::runner::PASS);
     let before = tree_digest(&world.scripts);
     let runner = Runner::start(&world, &[]);
     runner

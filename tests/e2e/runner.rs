@@ -1,15 +1,20 @@
 //! The `k6-runner serve` child process used by the end-to-end tests.
 
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-pub use crate::support::*;
+use nix::sys::signal::Signal;
+pub use testkit::api::*;
+use testkit::process::ProcessGroup;
+pub use testkit::world::*;
+
+/// How long a runner has to stop after SIGTERM (it stops its run first).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The `k6-runner serve` child process and a client for its API.
 pub struct Runner {
-    child: Option<Child>,
+    process: ProcessGroup,
     /// The bound address.
     pub addr: SocketAddr,
     api: Api,
@@ -85,22 +90,18 @@ impl Runner {
             .args(&args)
             .env("RUST_LOG", options.log.unwrap_or("warn"))
             .envs(options.env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .process_group(0);
+            .stdout(Stdio::piped());
         match &options.stderr {
             Some(path) => command.stderr(std::fs::File::create(path).unwrap()),
             None => command.stderr(Stdio::inherit()),
         };
-        let mut child = command.spawn().expect("starting k6-runner");
-        let line = wait_for_line(
-            child.stdout.take().unwrap(),
-            "k6 runner listening on http://",
-            Duration::from_secs(60),
-        );
-        let addr: SocketAddr = line.split('/').next().unwrap_or_default().parse().unwrap();
+        let mut process = ProcessGroup::spawn("k6-runner serve", &mut command)
+            .unwrap_or_else(|error| panic!("{error}"))
+            .stop_on_drop(SHUTDOWN_GRACE);
+        let (_, addr) =
+            testkit::runner::wait_listening(&mut process).unwrap_or_else(|error| panic!("{error}"));
         Self {
-            child: Some(child),
+            process,
             addr,
             api: Api::new(format!("http://{addr}/api/k6"), options.token),
         }
@@ -108,26 +109,22 @@ impl Runner {
 
     /// The runner's process id.
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("the runner is running").id()
+        self.process.pid()
     }
 
-    /// Kills the runner with SIGKILL (no chance to clean up).
+    /// Kills the runner alone with SIGKILL (no chance to clean up; the k6
+    /// it started, in groups of their own, live on).
     pub fn kill9(mut self) {
-        let mut child = self.child.take().unwrap();
-        let _ = child.kill();
-        let _ = child.wait();
+        self.process.signal(Signal::SIGKILL);
+        self.process
+            .wait_for(SHUTDOWN_GRACE)
+            .expect("a runner outlived SIGKILL");
     }
 
     /// Stops the runner with SIGTERM and waits for it (at most 30 s).
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        terminate(self.child.as_mut().unwrap()).expect("runner still running 30 s after SIGTERM")
-    }
-}
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            terminate(child);
-        }
+        self.process
+            .terminate(SHUTDOWN_GRACE)
+            .expect("runner still running 30 s after SIGTERM")
     }
 }

@@ -11,7 +11,7 @@ use crate::runner::{Runner, World, config};
 async fn scripts_outside_the_allowlist_are_refused_and_nothing_is_spawned() {
     let world = World::new().await;
     let outside = world.dir.path().join("outside.js");
-    std::fs::write(&outside, crate::support::PASS).unwrap();
+    std::fs::write(&outside, crate::runner::PASS).unwrap();
     std::os::unix::fs::symlink(&outside, world.scripts.join("escape.js")).unwrap();
     std::fs::write(world.scripts.join("notes.txt"), "not a script").unwrap();
     let runner = Runner::start(&world, &[]);

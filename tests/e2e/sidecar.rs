@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::runner::{Api, Options, Runner, World};
+use testkit::process::ProcessGroup;
 
 const SECRET: &str = "sidecar-secret-0123456789abcdef";
 
@@ -130,31 +131,25 @@ async fn behind_a_proxy_the_origin_guard_still_holds() {
 async fn a_runner_whose_log_reader_is_gone_still_stops_cleanly() {
     let world = World::new().await;
     let tokens = format!("cluster-manager:operator:{SECRET}");
-    let mut child = Reaped(
-        std::process::Command::new(env!("CARGO_BIN_EXE_k6-runner"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--stop-grace", "3"])
-            .arg("--data-dir")
-            .arg(&world.data)
-            .arg("--scripts-dir")
-            .arg(&world.scripts)
-            .arg("--k6")
-            .arg(crate::runner::k6())
-            .env("K6_RUNNER_TOKENS", &tokens)
-            .env("RUST_LOG", "info")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let line = crate::runner::wait_for_line(
-        child.0.stdout.take().unwrap(),
-        "k6 runner listening on http://",
-        std::time::Duration::from_secs(60),
-    );
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_k6-runner"));
+    command
+        .args(["serve", "--bind", "127.0.0.1:0", "--stop-grace", "3"])
+        .arg("--data-dir")
+        .arg(&world.data)
+        .arg("--scripts-dir")
+        .arg(&world.scripts)
+        .arg("--k6")
+        .arg(crate::runner::k6())
+        .env("K6_RUNNER_TOKENS", &tokens)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut runner_process = ProcessGroup::spawn("k6-runner serve", &mut command)
+        .unwrap()
+        .stop_on_drop(std::time::Duration::from_secs(30));
+    let (_, addr) = testkit::runner::wait_listening(&mut runner_process).unwrap();
     // The reader of its logs goes away.
-    drop(child.0.stderr.take());
-    let addr = line.split('/').next().unwrap();
+    drop(runner_process.child_mut().stderr.take());
     let runner = Api::new(format!("http://{addr}/api/k6"), Some(SECRET));
     runner
         .configure(&crate::runner::config(1, "60s", 120, &["long.js"], 0))
@@ -165,7 +160,9 @@ async fn a_runner_whose_log_reader_is_gone_still_stops_cleanly() {
             s["currentUserCount"].as_u64().unwrap_or(0) > 0
         })
         .await;
-    let status = crate::runner::terminate(&mut child.0).expect("the runner exits after SIGTERM");
+    let status = runner_process
+        .terminate(std::time::Duration::from_secs(30))
+        .expect("the runner exits after SIGTERM");
     assert!(status.success(), "{status}");
     assert!(world.processes_of(&run_id).is_empty());
     let record: Value = serde_json::from_str(
@@ -173,16 +170,4 @@ async fn a_runner_whose_log_reader_is_gone_still_stops_cleanly() {
     )
     .unwrap();
     assert_eq!(record["state"], "stopped", "{record}");
-}
-
-/// A child stopped (SIGTERM, then SIGKILL) when dropped, so a failing test
-/// leaves no runner behind.
-struct Reaped(std::process::Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            crate::runner::terminate(&mut self.0);
-        }
-    }
 }

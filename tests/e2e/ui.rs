@@ -4,17 +4,15 @@
 //! Each test starts its own ChromeDriver with a fresh browser profile and
 //! leaves no process behind.
 
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use serde_json::{Value, json};
 
-use crate::runner::{Options, Runner, World, config, wait_for_line};
+use crate::runner::{Options, Runner, World, config};
+use testkit::process::ProcessGroup;
 
 /// Longest wait for something the page shows after an action of the test.
 pub(crate) const UI_TIMEOUT: Duration = Duration::from_secs(10);
@@ -1398,7 +1396,7 @@ fn program(name: &str, env: &str) -> PathBuf {
 /// WebDriver session with a fresh profile.
 pub(crate) struct Browser {
     client: Option<Client>,
-    driver: Child,
+    driver: ProcessGroup,
     _profile: tempfile::TempDir,
 }
 
@@ -1407,21 +1405,21 @@ impl Browser {
     /// `width`×`height` window.
     pub(crate) async fn start(width: u32, height: u32) -> Self {
         let chromium = program("chromium", "CHROMIUM");
-        let mut driver = Command::new(program("chromedriver", "CHROMEDRIVER"))
+        let mut command = Command::new(program("chromedriver", "CHROMEDRIVER"));
+        command
             // Port 0: ChromeDriver takes a free port and prints it, so no
             // other test can take it between our choice and its bind.
             .args(["--port=0", "--allowed-ips=127.0.0.1", "--log-level=WARNING"])
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .process_group(0)
-            .spawn()
-            .expect("starting chromedriver");
-        let line = wait_for_line(
-            driver.stdout.take().unwrap(),
-            "ChromeDriver was started successfully on port ",
-            Duration::from_secs(20),
-        );
+            .stderr(Stdio::inherit());
+        let mut driver =
+            ProcessGroup::spawn("chromedriver", &mut command).unwrap_or_else(|e| panic!("{e}"));
+        let (_, line) = driver
+            .wait_for_line(
+                "ChromeDriver was started successfully on port ",
+                Duration::from_secs(20),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         let port: u16 = line
             .trim()
             .trim_end_matches('.')
@@ -1647,52 +1645,22 @@ impl Browser {
     }
 
     /// Ends the session (Chromium quits), then ChromeDriver, and checks
-    /// that no process of the group is left.
+    /// that no process of its group is left (waiting at most 5 s).
     pub(crate) async fn close(mut self) {
         if let Some(client) = self.client.take() {
             client.close().await.expect("closing the WebDriver session");
         }
-        let group = self.stop_driver();
+        // Dropping the Browser instead kills the group (Chromium with it)
+        // without a check: a failed test still takes its browser down.
+        self.driver.kill();
+        let until = Instant::now() + Duration::from_secs(5);
+        while !self.driver.members().is_empty() && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         assert!(
-            group_members(group).is_empty(),
+            self.driver.members().is_empty(),
             "left behind by chromedriver: {:?}",
-            group_members(group)
+            self.driver.members()
         );
     }
-
-    /// Kills ChromeDriver's process group (Chromium's processes included),
-    /// reaps ChromeDriver, and waits (at most 5 s) for the group to empty.
-    fn stop_driver(&mut self) -> Pid {
-        let group = Pid::from_raw(self.driver.id() as i32);
-        let _ = killpg(group, Signal::SIGKILL);
-        let _ = self.driver.wait();
-        let until = Instant::now() + Duration::from_secs(5);
-        while !group_members(group).is_empty() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        group
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // A failed test still takes its browser down (the session is not
-        // closed politely; the group is killed).
-        if self.driver.try_wait().ok().flatten().is_none() {
-            self.stop_driver();
-        }
-    }
-}
-
-/// Live processes (zombies excluded) of process group `group`.
-fn group_members(group: Pid) -> Vec<i32> {
-    let Ok(processes) = procfs::process::all_processes() else {
-        return Vec::new();
-    };
-    processes
-        .filter_map(Result::ok)
-        .filter_map(|process| process.stat().ok())
-        .filter(|stat| stat.pgrp == group.as_raw() && stat.state != 'Z')
-        .map(|stat| stat.pid)
-        .collect()
 }
