@@ -1,14 +1,11 @@
-//! Builds the core (`plugin/component`) for `wasm32-unknown-unknown`, wraps
-//! the module into a WebAssembly component with `wit-component`, and leaves
-//! it in `OUT_DIR/k6_core.wasm` for `include_bytes!`.
+//! Builds the core (`plugin/component`) into a zero-import WebAssembly
+//! component (with `k6-wasm-build`, which the containment tests build
+//! their hostile fixture with too) and leaves it in `OUT_DIR/k6_core.wasm`
+//! for `include_bytes!`.
 //!
 //! Why a nested `cargo build`: the core is the same Rust code the native
 //! tests exercise, and `cargo build`/`cargo test` at the root should need no
 //! extra step once the wasm target is installed (`make setup` does that).
-//!
-//! Why `wasm32-unknown-unknown` and not `wasm32-wasip2`: the latter imports
-//! 14 WASI interfaces even for pure logic; wrapping an unknown-unknown module
-//! gives a component that imports no function at all.
 //!
 //! It also copies the web UI's chart library (uPlot, installed from npm into
 //! `runner/ui/node_modules` by `make setup`) into `OUT_DIR`, so the binary
@@ -18,10 +15,8 @@
 
 use std::env;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-const TARGET: &str = "wasm32-unknown-unknown";
-const PROFILE: &str = "wasm";
+use wasm_build::WasmBuild;
 
 fn main() {
     let manifest_dir =
@@ -36,13 +31,12 @@ fn main() {
 
     copy_ui_vendor_assets(&manifest_dir);
 
-    let module = build_core_module(&root);
-    let bytes = std::fs::read(&module)
-        .unwrap_or_else(|e| panic!("reading the core module {}: {e}", module.display()));
-    let component = wit_component::ComponentEncoder::default()
-        .module(&bytes)
-        .and_then(|encoder| encoder.validate(true).encode())
-        .unwrap_or_else(|e| panic!("wrapping {} into a component: {e:#}", module.display()));
+    let component = WasmBuild {
+        root: &root,
+        package: "k6-core-component",
+        feature: None,
+    }
+    .component();
 
     let out =
         PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("k6_core.wasm");
@@ -51,78 +45,6 @@ fn main() {
     let published = root.join("target").join("k6_core.component.wasm");
     std::fs::write(&published, &component)
         .unwrap_or_else(|e| panic!("writing {}: {e}", published.display()));
-}
-
-/// Runs `cargo build` for the adapter crate in its own target directory (the
-/// outer build holds the lock on `target/`) with an environment cleaned of
-/// the outer build's settings, and returns the `.wasm` module's path.
-fn build_core_module(root: &Path) -> PathBuf {
-    let target_dir = root.join("target").join("plugin-wasm");
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args([
-            "build",
-            "--locked",
-            "-p",
-            "k6-core-component",
-            "--target",
-            TARGET,
-            "--profile",
-            PROFILE,
-        ])
-        .arg("--target-dir")
-        .arg(&target_dir);
-    for (key, _) in env::vars_os() {
-        let key = key.to_string_lossy();
-        let outer_build_setting = (key.starts_with("CARGO_") && key != "CARGO_HOME")
-            || matches!(
-                key.as_ref(),
-                "RUSTFLAGS"
-                    | "RUSTC"
-                    | "RUSTC_WRAPPER"
-                    | "RUSTC_WORKSPACE_WRAPPER"
-                    | "RUSTDOC"
-                    | "MAKEFLAGS"
-                    | "MFLAGS"
-                    | "DEBUG"
-                    | "OPT_LEVEL"
-                    | "PROFILE"
-                    | "TARGET"
-                    | "HOST"
-                    | "NUM_JOBS"
-                    | "OUT_DIR"
-            );
-        if outer_build_setting {
-            command.env_remove(key.as_ref());
-        }
-    }
-    // Same bytes from any checkout: strip the machine's paths from panic
-    // messages and debug info. `simd128` lets the core's line search
-    // (`memchr`) use wasm SIMD, which wasmtime compiles to the host's.
-    let cargo_home = env::var("CARGO_HOME")
-        .unwrap_or_else(|_| format!("{}/.cargo", env::var("HOME").unwrap_or_default()));
-    let flags = [
-        format!("--remap-path-prefix={}=/build/vudatasim-k6", root.display()),
-        format!("--remap-path-prefix={cargo_home}=/build/cargo"),
-        "-Ctarget-feature=+simd128".to_owned(),
-    ];
-    command.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"));
-
-    let status = command
-        .status()
-        .unwrap_or_else(|e| panic!("starting cargo to build the core component: {e}"));
-    if !status.success() {
-        panic!(
-            "building the core component failed ({status}). Is the wasm target installed? \
-             Run `make setup` or `rustup target add {TARGET}`."
-        );
-    }
-    target_dir
-        .join(TARGET)
-        .join(PROFILE)
-        .join("k6_core_component.wasm")
 }
 
 /// The files of the `uplot` npm package the UI embeds (`src/ui.rs`).

@@ -280,7 +280,7 @@ fn refused_start(bind: &str, token: Option<&str>) -> String {
     if let Some(token) = token {
         command.env(TOKEN_ENV, token);
     }
-    let output = run_bounded("host-example", &mut command, Duration::from_secs(30));
+    let output = run_bounded("host-example", &mut command, b"", Duration::from_secs(30));
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(!output.status.success(), "{}: {stderr}", output.status);
     stderr

@@ -4,9 +4,9 @@
 //! environment and network access — is stopped with an error while the host
 //! goes on serving.
 //!
-//! The fixture is built here, for `wasm32-unknown-unknown`, by a nested
-//! `cargo build` in its own target directory (`target/hostile-wasm`), once
-//! per feature set, and wrapped into components next to it.
+//! The fixture is built here, as the core is by `runner/build.rs`
+//! (`k6-wasm-build`: a nested `cargo build` for `wasm32-unknown-unknown`
+//! wrapped into a component), once per feature set.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,11 +16,9 @@ use std::time::Duration;
 use k6_runner::contract::{Config, OutputStream, Plan, Policy, SuiteEntry, SummarySource};
 use k6_runner::sandbox::{ParserSession, PluginSource, Sandbox, SandboxError, SharedCore};
 use testkit::process::{ProcessGroup, run_bounded};
+use wasm_build::WasmBuild;
 use wasmtime::Trap;
 
-const TARGET: &str = "wasm32-unknown-unknown";
-/// The workspace's profile for components (release, LTO, panic = abort).
-const PROFILE: &str = "wasm";
 /// The fixture feature that adds the capability imports.
 const CAPABILITIES_FEATURE: &str = "wants-capabilities";
 /// The interface the capability-wanting fixture imports (`plugin/hostile/wit`).
@@ -61,59 +59,17 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds the fixture with `feature`, wraps the module into a component and
-/// writes it to `target/hostile-wasm/<name>.component.wasm`.
+/// Builds the fixture with `feature` into a component (as `runner/build.rs`
+/// builds the core) and writes it next to the module, as
+/// `target/wasm/<name>.component.wasm`.
 fn build_fixture(root: &Path, feature: Option<&str>, name: &str) -> PathBuf {
-    let target_dir = root.join("target").join("hostile-wasm");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args([
-            "build",
-            "--locked",
-            "-p",
-            "k6-core-hostile",
-            "--target",
-            TARGET,
-        ])
-        .args(["--profile", PROFILE])
-        .arg("--target-dir")
-        .arg(&target_dir);
-    if let Some(feature) = feature {
-        command.args(["--features", feature]);
-    }
-    // As in runner/build.rs: the outer cargo's settings (its target dir,
-    // package variables, flags) must not leak into the nested build.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        let outer_build_setting = (key.starts_with("CARGO_") && key != "CARGO_HOME")
-            || matches!(
-                key.as_ref(),
-                "RUSTFLAGS" | "RUSTC" | "RUSTC_WRAPPER" | "RUSTC_WORKSPACE_WRAPPER" | "RUSTDOC"
-            );
-        if outer_build_setting {
-            command.env_remove(key.as_ref());
-        }
-    }
-    let status = command
-        .status()
-        .expect("starting cargo to build the hostile fixture");
-    assert!(
-        status.success(),
-        "building the hostile fixture ({feature:?}) failed: {status}"
-    );
-    let module = target_dir
-        .join(TARGET)
-        .join(PROFILE)
-        .join("k6_core_hostile.wasm");
-    let bytes =
-        std::fs::read(&module).unwrap_or_else(|e| panic!("reading {}: {e}", module.display()));
-    let component = wit_component::ComponentEncoder::default()
-        .module(&bytes)
-        .and_then(|encoder| encoder.validate(true).encode())
-        .unwrap_or_else(|e| panic!("wrapping {} into a component: {e:#}", module.display()));
-    let out = target_dir.join(format!("{name}.component.wasm"));
+    let build = WasmBuild {
+        root,
+        package: "k6-core-hostile",
+        feature,
+    };
+    let component = build.component();
+    let out = build.target_dir().join(format!("{name}.component.wasm"));
     std::fs::write(&out, component).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
     out
 }
@@ -317,6 +273,7 @@ fn plugin_inspect_refuses_a_component_importing_capabilities() {
         Command::new(env!("CARGO_BIN_EXE_k6-runner"))
             .args(["plugin", "inspect", "--plugin"])
             .arg(&FIXTURES.wants_capabilities),
+        b"",
         CHILD_DEADLINE,
     );
     let stderr = String::from_utf8_lossy(&refused.stderr);
@@ -334,6 +291,7 @@ fn plugin_inspect_refuses_a_component_importing_capabilities() {
         Command::new(env!("CARGO_BIN_EXE_k6-runner"))
             .args(["plugin", "inspect", "--plugin"])
             .arg(&FIXTURES.zero_import),
+        b"",
         CHILD_DEADLINE,
     );
     assert!(

@@ -68,8 +68,16 @@ impl ProcessGroup {
     /// `/dev/null`. The caller chooses stdout and stderr; a piped stdout
     /// is read line by line from now on (see [`Self::wait_for_line`]).
     pub fn spawn(name: &str, command: &mut Command) -> Result<Self, ProcessError> {
+        Self::spawn_with_stdin(name, command, Stdio::null())
+    }
+
+    fn spawn_with_stdin(
+        name: &str,
+        command: &mut Command,
+        stdin: Stdio,
+    ) -> Result<Self, ProcessError> {
         let mut child = command
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .process_group(0)
             .spawn()
             .map_err(|source| ProcessError::Spawn {
@@ -288,20 +296,29 @@ fn stat_of(pid: u32) -> Option<Stat> {
     Some(Stat { state, group })
 }
 
-/// Runs `command` to its end in a process group of its own, its output in
-/// files (no pipe can fill up while it runs); kills the group and fails
-/// after `limit`.
-pub fn run_bounded(name: &str, command: &mut Command, limit: Duration) -> Output {
+/// Runs `command` to its end in a process group of its own with `input`
+/// on its stdin, its output in files (no pipe can fill up while it runs);
+/// kills the group and fails after `limit`.
+pub fn run_bounded(name: &str, command: &mut Command, input: &[u8], limit: Duration) -> Output {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let stdout_path = dir.path().join("stdout");
     let stderr_path = dir.path().join("stderr");
     command
         .stdout(std::fs::File::create(&stdout_path).expect("creating the stdout file"))
         .stderr(std::fs::File::create(&stderr_path).expect("creating the stderr file"));
-    let mut group = ProcessGroup::spawn(name, command).unwrap_or_else(|error| panic!("{error}"));
+    let mut group = ProcessGroup::spawn_with_stdin(name, command, Stdio::piped())
+        .unwrap_or_else(|error| panic!("{error}"));
+    let mut stdin = group.child.stdin.take().expect("stdin is piped");
+    let input = input.to_vec();
+    // On a thread: a child that reads nothing must not block the wait.
+    let writer = std::thread::spawn(move || {
+        // A child that exits without reading all of it is its own affair.
+        let _ = std::io::Write::write_all(&mut stdin, &input);
+    });
     let Some(status) = group.wait_for(limit) else {
         panic!("{name} took longer than {limit:?}");
     };
+    let _ = writer.join();
     Output {
         status,
         stdout: std::fs::read(&stdout_path).expect("reading stdout"),
@@ -388,14 +405,15 @@ mod tests {
     }
 
     #[test]
-    fn a_bounded_run_keeps_both_outputs() {
+    fn a_bounded_run_reads_its_input_and_keeps_both_outputs() {
         let output = run_bounded(
             "sh",
-            Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
+            Command::new("sh").args(["-c", "cat; echo err >&2; exit 3"]),
+            b"in\n",
             Duration::from_secs(10),
         );
         assert_eq!(output.status.code(), Some(3));
-        assert_eq!(output.stdout, b"out\n");
+        assert_eq!(output.stdout, b"in\n");
         assert_eq!(output.stderr, b"err\n");
     }
 }

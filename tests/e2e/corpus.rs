@@ -8,13 +8,13 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use testkit::corpus::{self, Env, Expect, Script};
+use testkit::process::ProcessGroup;
 use testkit::stand_in::StandIn;
 
 use crate::runner::{Options, Runner, World, k6, step};
@@ -103,31 +103,17 @@ fn run_bare(script: &Script, stand_in: &StandIn, config: &Path, work: &Path) -> 
             .arg("-e")
             .arg(format!("BASE_URL={}", stand_in.base_url()));
     }
-    let mut child = command
+    command
         .arg(script.file())
         .current_dir(&dir)
         .env("K6_CONFIG", config)
-        .stdin(Stdio::null())
         .stdout(File::create(dir.join("stdout.txt")).unwrap())
-        .stderr(File::create(dir.join("stderr.txt")).unwrap())
-        .process_group(0)
-        .spawn()
-        .expect("starting k6");
-    let until = Instant::now() + Duration::from_secs(u64::from(script.seconds) + 60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > until {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(child.id() as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-            let _ = child.wait();
-            panic!("bare k6 run of {} did not end in time", script.path);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+        .stderr(File::create(dir.join("stderr.txt")).unwrap());
+    let mut k6 = ProcessGroup::spawn("bare k6", &mut command).unwrap_or_else(|e| panic!("{e}"));
+    let limit = Duration::from_secs(u64::from(script.seconds) + 60);
+    let status = k6
+        .wait_for(limit)
+        .unwrap_or_else(|| panic!("bare k6 run of {} did not end in time", script.path));
     Bare {
         code: status.code().expect("k6 ended by itself"),
         summary: std::fs::read(&export)

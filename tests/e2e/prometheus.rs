@@ -2,19 +2,21 @@
 //! by `scripts/setup.sh test`) scrapes the runner's `/metrics` and takes
 //! k6's own metrics over remote write; `promtool` checks the text.
 
-use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use testkit::process::{ProcessGroup, run_bounded};
 
 use crate::runner::{Runner, World, config};
 
 /// How long a Prometheus query may take to show what the test waits for:
 /// scrapes are 1 s apart, k6 pushes every 5 s and at its end.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest a run of promtool, or of a runner refusing to start, may take.
+const TOOL_LIMIT: Duration = Duration::from_secs(60);
 
 /// A Debian tool, or a plain message saying how to install it.
 fn tool(name: &str) -> PathBuf {
@@ -42,7 +44,8 @@ fn free_port() -> u16 {
 /// and reaped on drop. It never touches a system Prometheus (the package's
 /// service, where one runs, keeps its port and data).
 struct Prometheus {
-    child: Child,
+    /// Held for its drop, which kills the server's group.
+    _process: ProcessGroup,
     base: String,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -63,7 +66,8 @@ impl Prometheus {
             ),
         )
         .unwrap();
-        let child = Command::new(tool("prometheus"))
+        let mut command = Command::new(tool("prometheus"));
+        command
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
@@ -71,14 +75,11 @@ impl Prometheus {
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--web.enable-remote-write-receiver")
-            .stdin(Stdio::null())
             .stdout(std::fs::File::create(dir.path().join("stdout.txt")).unwrap())
-            .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap())
-            .process_group(0)
-            .spawn()
-            .expect("starting prometheus");
+            .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap());
         let prometheus = Self {
-            child,
+            _process: ProcessGroup::spawn("prometheus", &mut command)
+                .unwrap_or_else(|error| panic!("{error}")),
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::builder()
                 .no_proxy()
@@ -149,14 +150,6 @@ impl Prometheus {
     }
 }
 
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let group = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-        let _ = self.child.wait();
-    }
-}
-
 /// The sample value of a one-series instant query result.
 fn value(result: &[Value]) -> Option<f64> {
     match result {
@@ -165,41 +158,13 @@ fn value(result: &[Value]) -> Option<f64> {
     }
 }
 
-/// Runs `command` in its own process group with `input` on its stdin,
-/// waits for it (at most 60 s, then its group is killed) and returns its
-/// output.
-fn run_bounded(command: &mut Command, input: &str) -> std::process::Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("starting a tool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let until = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > until {
-            let group = nix::unistd::Pid::from_raw(child.id() as i32);
-            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-            let _ = child.wait();
-            panic!("{command:?} did not end within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
 /// `promtool check metrics` on `text`: its exit status and what it said.
 fn promtool_check(text: &str) -> (bool, String) {
     let output = run_bounded(
+        "promtool check metrics",
         Command::new(tool("promtool")).args(["check", "metrics"]),
-        text,
+        text.as_bytes(),
+        TOOL_LIMIT,
     );
     let said = format!(
         "{}{}",
@@ -225,7 +190,7 @@ async fn a_bad_remote_write_option_stops_the_runner_from_starting() {
             .arg(&world.scripts)
             .args(extra)
             .env("RUST_LOG", "error");
-        run_bounded(&mut command, "")
+        run_bounded("k6-runner serve", &mut command, b"", TOOL_LIMIT)
     };
     for (url, stats, reason) in [
         ("ftp://127.0.0.1/x", None, "must be http:// or https://"),
