@@ -39,6 +39,27 @@ pub struct RunRecord {
     pub steps: Vec<StepRecord>,
 }
 
+#[cfg(test)]
+impl RunRecord {
+    /// A record of run `id` in `state` with `steps` and nothing else, for
+    /// tests.
+    pub(crate) fn for_test(id: &str, state: RunRecordState, steps: Vec<StepRecord>) -> Self {
+        Self {
+            id: id.to_owned(),
+            state,
+            outcome: None,
+            started_at: "2026-12-01T00:00:00Z".into(),
+            ended_at: None,
+            reason: None,
+            config: serde_json::Value::Null,
+            k6_version: None,
+            runner_version: None,
+            regression: None,
+            steps,
+        }
+    }
+}
+
 /// A run judged against its baselines' budgets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -221,19 +221,7 @@ mod tests {
     use crate::model::RunRecordState;
 
     fn record(id: &str) -> RunRecord {
-        RunRecord {
-            id: id.to_owned(),
-            state: RunRecordState::Running,
-            outcome: None,
-            started_at: "2026-12-01T00:00:00Z".into(),
-            ended_at: None,
-            reason: None,
-            config: serde_json::Value::Null,
-            k6_version: None,
-            runner_version: None,
-            regression: None,
-            steps: Vec::new(),
-        }
+        RunRecord::for_test(id, RunRecordState::Running, Vec::new())
     }
 
     /// A record whose folder cannot be written is retried; once the folder

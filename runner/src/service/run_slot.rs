@@ -192,6 +192,7 @@ impl Drop for FreeOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{RunOutcome, RunRecord, RunRecordState};
 
     /// One run at a time; a refused start names the running one; the
     /// slot frees itself when the run's task ends, and a stop reaches it.
@@ -238,6 +239,40 @@ mod tests {
         );
         assert_eq!(seen.await.unwrap(), Some(StopCause::Shutdown));
         slot.wait_free().await;
+    }
+
+    /// A run that has shown its outcome but still has work to do (its
+    /// history, retention) is still in progress: the status says idle
+    /// only once the slot is free, so a client who sees it idle can start
+    /// the next run.
+    #[tokio::test]
+    async fn the_status_says_idle_only_once_the_slot_is_free() {
+        let hub = Arc::new(Hub::new());
+        let slot = RunSlot::new(hub.clone());
+        let (shown_tx, shown) = tokio::sync::oneshot::channel();
+        let (finish_tx, finish) = tokio::sync::oneshot::channel::<()>();
+        let run_hub = hub.clone();
+        slot.claim("r1").unwrap().launch(
+            |_| {},
+            |_| async move {
+                let mut record = RunRecord::for_test("r1", RunRecordState::Finished, Vec::new());
+                record.outcome = Some(RunOutcome::Passed);
+                run_hub.update_status(|s| crate::supervisor::show_ended(s, &record));
+                let _ = shown_tx.send(());
+                let _ = finish.await;
+            },
+        );
+        shown.await.unwrap();
+        let status = hub.status();
+        assert_eq!(status.outcome, Some(RunOutcome::Passed));
+        assert!(status.is_running, "still in progress: {status:?}");
+        assert_eq!(status.state, RunState::Running);
+        assert_eq!(slot.claim("r2").err().as_deref(), Some("r1"));
+        finish_tx.send(()).unwrap();
+        slot.wait_free().await;
+        assert!(!hub.status().is_running);
+        assert_eq!(hub.status().state, RunState::Idle);
+        assert!(slot.claim("r2").is_ok());
     }
 
     /// A panicking run still frees the slot.

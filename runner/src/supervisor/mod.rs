@@ -27,8 +27,8 @@ use crate::allowlist::ScriptDirs;
 use crate::contract::{Plan, StopCause};
 use crate::hub::Hub;
 use crate::model::{
-    LogLevel, LogLine, LogStream, RunOutcome, RunRecord, RunRecordState, RunState, StepRecord,
-    StepSettings, StepState, StepStatus, now_rfc3339,
+    LogLevel, LogLine, LogStream, RunOutcome, RunRecord, RunRecordState, StepRecord, StepSettings,
+    StepState, StepStatus, now_rfc3339,
 };
 use crate::persistence::DataDir;
 use crate::persistence::records::{RecordWriter, WriteState};
@@ -339,10 +339,11 @@ pub(crate) fn step_statuses(plan: &Plan) -> Vec<StepStatus> {
         .collect()
 }
 
-/// Marks `status` as showing no run in progress, with the run's outcome.
+/// Shows the run's outcome in `status` and no step in progress. Whether a
+/// run is in progress (`isRunning`, `state`) is the run slot's to say: it
+/// says idle when it is free, so that a client who sees the run idle can
+/// start the next one.
 pub(crate) fn show_ended(status: &mut crate::model::Status, record: &RunRecord) {
-    status.is_running = false;
-    status.state = RunState::Idle;
     status.outcome = record.outcome;
     status.current_script = None;
     status.current_step = None;

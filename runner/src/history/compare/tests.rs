@@ -65,19 +65,7 @@ fn step(n: u32, script: &str, summary: Option<Summary>) -> StepRecord {
 }
 
 fn run(id: &str, steps: Vec<StepRecord>) -> RunRecord {
-    RunRecord {
-        id: id.into(),
-        state: RunRecordState::Finished,
-        outcome: None,
-        started_at: "2026-12-01T00:00:00Z".into(),
-        ended_at: None,
-        reason: None,
-        config: serde_json::Value::Null,
-        k6_version: None,
-        runner_version: None,
-        regression: None,
-        steps,
-    }
+    RunRecord::for_test(id, RunRecordState::Finished, steps)
 }
 
 fn headline<'a>(entry: &'a EntryComparison, name: &str) -> &'a Delta {
