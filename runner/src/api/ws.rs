@@ -31,8 +31,20 @@ const MAX_EVENTS_PER_FLUSH: usize = 64;
 /// taking CPU that a load test on the same machine needs.
 const MIN_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Serves one client until it goes away, stops taking what it is sent, or
+/// The WebSocket: status, config, metrics and logs pushed as they change.
+///
+/// Each message is a JSON text `{"type": …, "data": …}`: first the current
+/// `status` (a `Status`) and `config` (a `Config`), then `status`,
+/// `metrics` (a `MetricsPoint`), `logs` (`LogLine`s), `config`,
+/// `regression` and `lagged` (`{"missedEvents", "lastLogSeq"}`) events.
+/// A browser passes its token as `?access_token=`. The connection is
+/// served until the client goes away, stops taking what it is sent, or
 /// the service's events end.
+#[utoipa::path(get, path = "/ws", tag = "runs",
+    security(("bearer" = ["viewer"]), ("access_token" = ["viewer"])),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol."),
+    ))]
 pub async fn serve_client(socket: WebSocket, service: Arc<Service>) {
     let (mut sink, mut incoming) = socket.split();
     // Subscribed first, then the snapshot: whatever changes after it
