@@ -18,9 +18,9 @@ use crate::auth::Identity;
 use crate::contract::StopCause;
 use crate::hub::LogFilter;
 use crate::model::{ConfigDocument, LogLevel, RunRecord, ScriptInfo, Status};
+use crate::service::Service;
 use crate::service::StartedRun;
 use crate::webhooks::DeliveryEntry;
-use crate::service::Service;
 
 /// Lines returned by `GET /logs` (and entries by `GET /audit`) when no
 /// limit is given.

@@ -56,9 +56,11 @@ impl Health {
     }
 }
 
-/// Whether this runner is up and can run k6 (`HEAD` too), open to every
-/// caller whatever the API's auth; never cached.
-#[utoipa::path(method(get, head), path = "/health", tag = "health",
+/// Whether this runner is up and can run k6, open to every caller
+/// whatever the API's auth; never cached.
+///
+/// `HEAD` answers the same status without the body.
+#[utoipa::path(get, path = "/health", tag = "health", operation_id = "health",
     security(()),
     responses(
         (status = 200, description = "Ready: k6 was found.", body = Health),

@@ -226,7 +226,9 @@ pub(super) async fn delete_run(
         refuse_active(&service, &id)?;
         if service.history().delete(&id).await? {
             service.forget_record(&id);
-            Ok(reply::json(&Deleted { deleted: id.clone() }))
+            Ok(reply::json(&Deleted {
+                deleted: id.clone(),
+            }))
         } else {
             Err(ApiError::new(StatusCode::NOT_FOUND, format!("no run {id}")))
         }

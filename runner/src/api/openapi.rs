@@ -25,7 +25,8 @@ use warp::{Filter, Reply};
 use super::{export, handlers, health, history, reports, runs, ws};
 
 /// The operations and the documents they refer to (collected from the
-/// operations' bodies by utoipa).
+/// operations' bodies by utoipa; those only parameters refer to, and the
+/// error body that [`with_roles`] adds, are listed).
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -67,7 +68,7 @@ use super::{export, handlers, health, history, reports, runs, ws};
         health::route,
         openapi_json,
     ),
-    components(schemas(super::ErrorBody)),
+    components(schemas(super::ErrorBody, crate::history::StateFilter)),
     tags(
         (name = "config", description = "The suite's config, its scripts and exports"),
         (name = "runs", description = "Starting, stopping and watching the current run"),
@@ -150,7 +151,7 @@ fn with_roles(document: &mut Value) {
 }
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "health",
+#[utoipa::path(get, path = "/openapi.json", tag = "health", operation_id = "openapi",
     security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json")))]
 pub fn openapi_json() -> BoxedFilter<(Response,)> {

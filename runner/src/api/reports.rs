@@ -100,7 +100,11 @@ pub(super) async fn run_report(
         (status = 404, description = "No such ended run.", body = ErrorBody),
         (status = 500, description = "The history could not be read.", body = ErrorBody),
     ))]
-pub(super) async fn junit(id: String, _who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
+pub(super) async fn junit(
+    id: String,
+    _who: Identity,
+    service: Arc<Service>,
+) -> Result<Response, Infallible> {
     let result = async {
         let record = stored(&service, &id).await?;
         Ok(download(

@@ -40,7 +40,7 @@ const MIN_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 /// A browser passes its token as `?access_token=`. The connection is
 /// served until the client goes away, stops taking what it is sent, or
 /// the service's events end.
-#[utoipa::path(get, path = "/ws", tag = "runs",
+#[utoipa::path(get, path = "/ws", tag = "runs", operation_id = "websocket",
     security(("bearer" = ["viewer"]), ("access_token" = ["viewer"])),
     responses(
         (status = 101, description = "Switched to the WebSocket protocol."),

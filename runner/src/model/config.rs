@@ -51,9 +51,7 @@ impl utoipa::PartialSchema for ConfigDocument {
                 }
             }
         });
-        let budget = |max: u32, description: &str| {
-            json!({"type": "number", "minimum": 0, "maximum": max, "description": description})
-        };
+        let budget = |max: u32, description: &str| json!({"type": "number", "minimum": 0, "maximum": max, "description": description});
         let document = json!({
             "type": "object",
             "description": "A suite: the global load and the scripts it runs, in order. The core checks every rule (limits of the runner's policy included) and answers 422 with each broken one.",
@@ -105,8 +103,7 @@ mod tests {
         let schema = serde_json::to_value(ConfigDocument::schema()).unwrap();
         assert_eq!(schema["required"][0], "globalUserCount", "{schema}");
         assert_eq!(
-            schema["properties"]["enabledScripts"]["items"]["oneOf"][1]["required"][0],
-            "script",
+            schema["properties"]["enabledScripts"]["items"]["oneOf"][1]["required"][0], "script",
             "{schema}"
         );
     }

@@ -26,7 +26,9 @@ impl From<contract::OutputStream> for LogStream {
 }
 
 /// How serious a line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum LogLevel {
     /// `debug` and `trace`.

@@ -1,0 +1,588 @@
+//! The OpenAPI document (`GET /openapi.json`) against the API itself:
+//! every route is called through `warp::test` on a real [`Service`] (real
+//! core, real data directory, real k6 for the runs), for its success and
+//! its main error statuses, and each answer is checked against the
+//! document: its status is documented for that operation, its content
+//! type is one the document names, and a JSON body is valid under the
+//! schema given for it (OpenAPI 3.1 schemas are JSON Schema 2020-12).
+//!
+//! The document's operations must be exactly the ones called here, so a
+//! route without documentation, or documentation without a route, fails.
+//! To add a route: put `#[utoipa::path(...)]` on its handler, list the
+//! handler in `paths(...)` of `k6_runner::api::openapi::ApiDoc`, and call
+//! it here with `checked.call(…)` (or `checked.send(…)` for a request with
+//! a body), giving the path as the document writes it
+//! (`/runs/{id}`) and as sent (`/runs/2026…`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k6_runner::api::{Auth, openapi, routes};
+use k6_runner::auth::Tokens;
+use k6_runner::{Service, ServiceConfig};
+use serde_json::{Value, json};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+const OPERATOR: &str = "operator-secret-0123456789abcdef-ok";
+const VIEWER: &str = "viewer-secret-0123456789abcdef-ok";
+/// A run id no run has.
+const UNKNOWN: &str = "20260101T000000Z";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the runner crate sits in the workspace")
+        .to_path_buf()
+}
+
+/// The k6 that `make test` installs (or `$K6`).
+fn k6() -> PathBuf {
+    std::env::var_os("K6")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".tools/k6/bin/k6"))
+}
+
+/// A config of one short k6 step, so that a run ends in seconds.
+fn one_step_config() -> Value {
+    json!({
+        "globalUserCount": 1,
+        "testDuration": "2s",
+        "rampUpDuration": 0,
+        "maxDuration": 30,
+        "enabledScripts": ["smoke.js"],
+        "intervalBetweenTests": 0
+    })
+}
+
+/// The document, parsed.
+fn document() -> Value {
+    serde_json::from_str(openapi::document()).expect("the document is JSON")
+}
+
+/// A validator of `schema`, a schema of the document: the document's
+/// components ride along, so that its `#/components/schemas/…` refs
+/// resolve as they do in the document.
+fn validator(document: &Value, schema: &Value) -> jsonschema::Validator {
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": document["components"],
+        "allOf": [schema],
+    });
+    jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("{e}: {schema}"))
+}
+
+fn errors_of(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect()
+}
+
+/// One answer of the API.
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let body = String::from_utf8_lossy(&self.body);
+        write!(f, "{} {}: {body}", self.status, self.content_type)
+    }
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// The routes of a service behind an operator's and a viewer's token,
+/// and every operation called so far.
+struct Checked {
+    document: Value,
+    service: Arc<Service>,
+    routes: BoxedFilter<(Response,)>,
+    called: BTreeSet<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Checked {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServiceConfig::new(
+            dir.path().join("data"),
+            vec![workspace_root().join("examples/scripts")],
+        );
+        config.k6 = Some(k6());
+        config.plugin.cache_dir = None;
+        let service = Service::start(config).await.unwrap();
+        let tokens = Tokens::parse(
+            &format!("olga:operator:{OPERATOR}\nvic:viewer:{VIEWER}"),
+            "test tokens",
+        )
+        .unwrap();
+        let routes = routes(service.clone(), Auth::Tokens(tokens));
+        Self {
+            document: document(),
+            service,
+            routes,
+            called: BTreeSet::new(),
+            _dir: dir,
+        }
+    }
+
+    fn request(method: &str, path: &str, token: Option<&str>) -> warp::test::RequestBuilder {
+        let request = warp::test::request().method(method).path(path);
+        match token {
+            Some(secret) => request.header("authorization", format!("Bearer {secret}")),
+            None => request,
+        }
+    }
+
+    /// `method path` (documented as `template`) with `token`.
+    async fn call(
+        &mut self,
+        method: &str,
+        template: &str,
+        path: &str,
+        token: Option<&str>,
+    ) -> Answer {
+        self.send(method, template, Self::request(method, path, token))
+            .await
+    }
+
+    /// `request`, the operation `method template`, checked against the
+    /// document.
+    async fn send(
+        &mut self,
+        method: &str,
+        template: &str,
+        request: warp::test::RequestBuilder,
+    ) -> Answer {
+        let response = request.reply(&self.routes).await;
+        let answer = Answer {
+            status: response.status().as_u16(),
+            content_type: response
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default(),
+            body: response.body().to_vec(),
+        };
+        self.check(method, template, &answer);
+        self.called
+            .insert((method.to_ascii_lowercase(), template.to_owned()));
+        answer
+    }
+
+    fn check(&self, method: &str, template: &str, answer: &Answer) {
+        let what = format!("{method} {template} → {}", answer.status);
+        let operation = &self.document["paths"][template][method.to_ascii_lowercase()];
+        assert!(operation.is_object(), "{what}: not in the document");
+        let response = &operation["responses"][answer.status.to_string()];
+        assert!(
+            response.is_object(),
+            "{what}: status not documented: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let Some(content) = response["content"].as_object() else {
+            assert!(answer.body.is_empty(), "{what}: a body, none documented");
+            return;
+        };
+        let media = answer.content_type.split(';').next().unwrap_or("").trim();
+        let documented = content
+            .get(media)
+            .unwrap_or_else(|| panic!("{what}: {media:?} is not one of {:?}", content.keys()));
+        // A file's JSON is the step's own, not the API's: no schema.
+        if documented.get("schema").is_none() || media != "application/json" {
+            return;
+        }
+        let errors = errors_of(
+            &validator(&self.document, &documented["schema"]),
+            &answer.json(),
+        );
+        assert!(
+            errors.is_empty(),
+            "{what}: the body breaks its schema: {errors:#?}\n{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+
+    /// `PUT /config` with `body` as JSON.
+    async fn put_config(&mut self, body: &Value, token: &str) -> Answer {
+        let request = Self::request("PUT", "/config", Some(token))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        self.send("PUT", "/config", request).await
+    }
+
+    /// Polls `/status` until no run is active (bounded: 60 s).
+    async fn wait_idle(&mut self) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let status = self
+                .call("GET", "/status", "/status", Some(VIEWER))
+                .await
+                .json();
+            if status["isRunning"] == false {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "still running: {status}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every operation of the document, as `(method, path)`.
+    fn documented(&self) -> BTreeSet<(String, String)> {
+        let paths = self.document["paths"].as_object().unwrap();
+        paths
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |method| (method.clone(), path.clone()))
+            })
+            .collect()
+    }
+}
+
+/// Every `$ref` of `value`, with where it is.
+fn refs<'a>(value: &'a Value, at: String, found: &mut Vec<(String, &'a str)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                if key == "$ref"
+                    && let Some(target) = inner.as_str()
+                {
+                    found.push((at.clone(), target));
+                }
+                refs(inner, format!("{at}/{key}"), found);
+            }
+        }
+        Value::Array(items) => {
+            for (i, inner) in items.iter().enumerate() {
+                refs(inner, format!("{at}/{i}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_document_is_openapi_3_1_whose_refs_resolve_and_roles_are_stated() {
+    let document = document();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert!(document["info"]["title"].is_string() && document["info"]["version"].is_string());
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"],
+        json!({"type": "http", "scheme": "bearer", "description": document["components"]["securitySchemes"]["bearer"]["description"]})
+    );
+    let mut found = Vec::new();
+    refs(&document, String::new(), &mut found);
+    assert!(found.len() > 20, "{found:?}");
+    for (at, target) in found {
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("{at}: {target} is not local"));
+        assert!(
+            document.pointer(pointer).is_some(),
+            "{at}: {target} does not resolve"
+        );
+    }
+    // Every schema is a valid 2020-12 schema (the validator compiles it),
+    // and a validator follows the refs: a status whose run state is not a
+    // `RunState` is refused.
+    for (name, schema) in document["components"]["schemas"].as_object().unwrap() {
+        assert!(schema.is_object(), "{name}");
+        validator(&document, schema);
+    }
+    let status = validator(&document, &json!({"$ref": "#/components/schemas/Status"}));
+    let mut wrong: Value = serde_json::to_value(k6_runner::model::Status::default()).unwrap();
+    assert_eq!(errors_of(&status, &wrong), Vec::<String>::new());
+    wrong["state"] = json!("sideways");
+    assert!(!errors_of(&status, &wrong).is_empty(), "{wrong}");
+    // Every operation is open, or names its role and its refusals.
+    let operations = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .iter()
+                .map(move |(method, op)| (format!("{method} {path}"), op))
+        });
+    let mut operation_ids = BTreeSet::new();
+    for (name, operation) in operations {
+        let operation_id = operation["operationId"].as_str().expect(&name);
+        assert!(
+            operation_ids.insert(operation_id),
+            "{name}: {operation_id} twice"
+        );
+        let security = operation["security"].as_array().expect(&name);
+        if security == &vec![json!({})] {
+            assert!(operation.get("x-required-role").is_none(), "{name}");
+            continue;
+        }
+        let role = operation["x-required-role"].as_str().expect(&name);
+        assert!(["viewer", "operator"].contains(&role), "{name}: {role}");
+        for status in ["401", "403"] {
+            assert!(
+                operation["responses"][status].is_object(),
+                "{name}: {status}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_as_the_document_says() {
+    let mut api = Checked::new().await;
+    let served = api
+        .call("GET", "/openapi.json", "/openapi.json", None)
+        .await;
+    assert_eq!(served.status, 200);
+    assert_eq!(
+        served.json(),
+        api.document,
+        "the served document is the one"
+    );
+    let health = api.call("GET", "/health", "/health", None).await;
+    assert_eq!(health.status, 200, "{health:?}");
+
+    // Config: reads, refusals, every kind of bad body, and writes.
+    let config = api.call("GET", "/config", "/config", Some(VIEWER)).await;
+    assert_eq!(config.status, 200, "{config:?}");
+    assert_eq!(
+        api.call("GET", "/config", "/config", None).await.status,
+        401
+    );
+    let reset = api
+        .call("POST", "/config/reset", "/config/reset", Some(OPERATOR))
+        .await;
+    assert_eq!(reset.status, 200, "{reset:?}");
+    let refused = api
+        .call("POST", "/config/reset", "/config/reset", Some(VIEWER))
+        .await;
+    assert_eq!(refused.status, 403);
+    let body_schema = api.document["paths"]["/config"]["put"]["requestBody"]["content"]
+        ["application/json"]["schema"]
+        .clone();
+    let body_validator = validator(&api.document, &body_schema);
+    assert_eq!(
+        errors_of(&body_validator, &one_step_config()),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        errors_of(&body_validator, &reset.json()),
+        Vec::<String>::new(),
+        "the defaults are a valid body"
+    );
+    let mut invalid = one_step_config();
+    invalid["globalUserCount"] = json!(0);
+    assert!(!errors_of(&body_validator, &invalid).is_empty());
+    assert_eq!(api.put_config(&invalid, OPERATOR).await.status, 422);
+    assert_eq!(api.put_config(&one_step_config(), VIEWER).await.status, 403);
+    for (content_type, body, status) in [
+        ("text/plain", b"{}".to_vec(), 415),
+        ("application/json", vec![0xff, 0xfe], 400),
+        (
+            "application/json",
+            vec![b' '; k6_runner::api::MAX_BODY_BYTES as usize + 1],
+            413,
+        ),
+    ] {
+        let request = Checked::request("PUT", "/config", Some(OPERATOR))
+            .header("content-type", content_type)
+            .body(body);
+        assert_eq!(api.send("PUT", "/config", request).await.status, status);
+    }
+    let saved = api.put_config(&one_step_config(), OPERATOR).await;
+    assert_eq!(saved.status, 200, "{saved:?}");
+
+    // Reads that need no run.
+    for (template, path, status) in [
+        ("/status", "/status", 200),
+        ("/whoami", "/whoami", 200),
+        ("/logs", "/logs", 200),
+        ("/logs", "/logs?limit=many", 400),
+        ("/metrics", "/metrics", 200),
+        ("/results", "/results", 404),
+        ("/script", "/script", 200),
+        ("/scripts", "/scripts", 200),
+        (
+            "/export/k6-operator",
+            "/export/k6-operator?parallelism=1",
+            200,
+        ),
+        (
+            "/export/k6-operator",
+            "/export/k6-operator?parallelism=0",
+            400,
+        ),
+        ("/runs", "/runs", 200),
+        ("/runs", "/runs?state=sideways", 400),
+        ("/compare", "/compare", 400),
+        ("/trend", "/trend?metric=http_reqs", 400),
+    ] {
+        let answer = api.call("GET", template, path, Some(VIEWER)).await;
+        assert_eq!(answer.status, status, "{path}: {answer:?}");
+    }
+    // The operators' reads.
+    for template in ["/audit", "/webhooks/deliveries"] {
+        let path = format!("{template}?limit=5");
+        assert_eq!(
+            api.call("GET", template, &path, Some(OPERATOR))
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            api.call("GET", template, &path, Some(VIEWER)).await.status,
+            403
+        );
+        let bad = format!("{template}?limit=lots");
+        assert_eq!(
+            api.call("GET", template, &bad, Some(OPERATOR)).await.status,
+            400
+        );
+    }
+
+    // A run, to its end: its record, files, series, reports and baseline.
+    let started = api.call("POST", "/start", "/start", Some(OPERATOR)).await;
+    assert_eq!(started.status, 202, "{started:?}");
+    let run_id = started.json()["runId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        api.call("POST", "/start", "/start", Some(OPERATOR))
+            .await
+            .status,
+        409
+    );
+    let deleting = format!("/runs/{run_id}");
+    assert_eq!(
+        api.call("DELETE", "/runs/{id}", &deleting, Some(OPERATOR))
+            .await
+            .status,
+        409,
+        "a run in progress is not deleted"
+    );
+    api.wait_idle().await;
+    assert_eq!(
+        api.call("POST", "/stop", "/stop", Some(OPERATOR))
+            .await
+            .status,
+        200
+    );
+    let record = api
+        .call("GET", "/results", "/results", Some(VIEWER))
+        .await
+        .json();
+    let file = record["steps"][0]["files"][0]["path"]
+        .as_str()
+        .or(record["steps"][0]["logFile"].as_str())
+        .unwrap_or_else(|| panic!("the step left no file: {record}"))
+        .to_owned();
+    let compare = format!("?base={run_id}&run={run_id}");
+    let unknown_compare = format!("?base={UNKNOWN}&run={run_id}");
+    for (template, suffix, status) in [
+        ("/runs/{id}", String::new(), 200),
+        ("/runs/{id}/metrics", "/metrics".to_owned(), 200),
+        ("/runs/{id}/files/{path}", format!("/files/{file}"), 200),
+        (
+            "/runs/{id}/files/{path}",
+            "/files/no-such.json".to_owned(),
+            404,
+        ),
+        ("/runs/{id}/report.html", "/report.html".to_owned(), 200),
+        ("/runs/{id}/junit.xml", "/junit.xml".to_owned(), 200),
+    ] {
+        let path = format!("/runs/{run_id}{suffix}");
+        let answer = api.call("GET", template, &path, Some(VIEWER)).await;
+        assert_eq!(answer.status, status, "{path}: {answer:?}");
+        if status == 200 && template != "/runs/{id}/files/{path}" {
+            let unknown = format!("/runs/{UNKNOWN}{suffix}");
+            let answer = api.call("GET", template, &unknown, Some(VIEWER)).await;
+            assert_eq!(answer.status, 404, "{unknown}: {answer:?}");
+        }
+    }
+    for (template, query, status) in [
+        ("/compare", &compare, 200),
+        ("/compare", &unknown_compare, 404),
+        ("/compare/report.html", &compare, 200),
+        ("/compare/report.html", &unknown_compare, 404),
+    ] {
+        let path = format!("{template}{query}");
+        let answer = api.call("GET", template, &path, Some(VIEWER)).await;
+        assert_eq!(answer.status, status, "{path}: {answer:?}");
+    }
+    let trend = "/trend?script=smoke.js&metric=http_reqs";
+    assert_eq!(
+        api.call("GET", "/trend", trend, Some(VIEWER)).await.status,
+        200
+    );
+    let baseline = format!("/runs/{run_id}/baseline");
+    let unknown_baseline = format!("/runs/{UNKNOWN}/baseline");
+    for (method, path, status) in [
+        ("PUT", &baseline, 200),
+        ("PUT", &unknown_baseline, 404),
+        ("DELETE", &baseline, 200),
+    ] {
+        let answer = api
+            .call(method, "/runs/{id}/baseline", path, Some(OPERATOR))
+            .await;
+        assert_eq!(answer.status, status, "{method} {path}: {answer:?}");
+    }
+
+    // A second run, stopped at once.
+    assert_eq!(
+        api.call("POST", "/start", "/start", Some(OPERATOR))
+            .await
+            .status,
+        202
+    );
+    assert_eq!(
+        api.call("POST", "/stop", "/stop", Some(OPERATOR))
+            .await
+            .status,
+        202
+    );
+    api.wait_idle().await;
+
+    // The WebSocket: the upgrade with a token, and without one.
+    let upgrade = |token: Option<&str>| {
+        Checked::request("GET", "/ws", token)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+    };
+    assert_eq!(
+        api.send("GET", "/ws", upgrade(Some(VIEWER))).await.status,
+        101
+    );
+    assert_eq!(api.send("GET", "/ws", upgrade(None)).await.status, 401);
+
+    // Deleted, then gone.
+    for status in [200, 404] {
+        let answer = api
+            .call("DELETE", "/runs/{id}", &deleting, Some(OPERATOR))
+            .await;
+        assert_eq!(answer.status, status, "{answer:?}");
+    }
+
+    let documented = api.documented();
+    let missing: Vec<_> = documented.difference(&api.called).collect();
+    let undocumented: Vec<_> = api.called.difference(&documented).collect();
+    assert!(
+        missing.is_empty() && undocumented.is_empty(),
+        "documented but not called: {missing:?}; called but not documented: {undocumented:?}"
+    );
+    api.service.shutdown().await;
+}
