@@ -196,6 +196,7 @@ pub(crate) enum ApiRoute {
     Audit,
     WebhookDeliveries,
     Health,
+    OpenApi,
     /// A path none of the above matches. The API answers only its own
     /// routes, so this stays at 0 unless a route is added without its
     /// pattern here.
@@ -205,7 +206,7 @@ pub(crate) enum ApiRoute {
 impl ApiRoute {
     /// Every route the API serves, `Other` left out.
     #[cfg(test)]
-    pub(crate) const SERVED: [ApiRoute; 25] = [
+    pub(crate) const SERVED: [ApiRoute; 26] = [
         Self::Config,
         Self::ConfigReset,
         Self::Start,
@@ -231,6 +232,7 @@ impl ApiRoute {
         Self::Audit,
         Self::WebhookDeliveries,
         Self::Health,
+        Self::OpenApi,
     ];
 
     /// The route of `path` (relative to the API's mount point, with or
@@ -267,6 +269,7 @@ impl ApiRoute {
             ["audit"] => Self::Audit,
             ["webhooks", "deliveries"] => Self::WebhookDeliveries,
             ["health"] => Self::Health,
+            ["openapi.json"] => Self::OpenApi,
             _ => Self::Other,
         }
     }
@@ -299,6 +302,7 @@ impl ApiRoute {
             Self::Audit => "/audit",
             Self::WebhookDeliveries => "/webhooks/deliveries",
             Self::Health => "/health",
+            Self::OpenApi => "/openapi.json",
             Self::Other => "other",
         }
     }

@@ -8,250 +8,25 @@
 //!
 //! The document's operations must be exactly the ones called here, so a
 //! route without documentation, or documentation without a route, fails.
-//! To add a route: put `#[utoipa::path(...)]` on its handler, list the
-//! handler in `paths(...)` of `k6_runner::api::openapi::ApiDoc`, and call
-//! it here with `checked.call(…)` (or `checked.send(…)` for a request with
-//! a body), giving the path as the document writes it
-//! (`/runs/{id}`) and as sent (`/runs/2026…`).
+//!
+//! To add a route (say `GET /schedules`): put `#[utoipa::path(...)]` on
+//! its handler (path, `security(("bearer" = ["viewer"]))` with its role,
+//! every status with its body), list the handler in `paths(...)` of
+//! `k6_runner::api::openapi::ApiDoc` (one line), and call it in
+//! [`every_route_answers_as_the_document_says`] for its success and main
+//! errors: `api.call("GET", "/schedules", "/schedules", Some(VIEWER))`,
+//! the path as the document writes it (`/runs/{id}`) and as sent
+//! (`/runs/2026…`); `api.send(method, template, request)` for a request
+//! with a body or headers of its own.
+
+mod checked;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use k6_runner::api::{Auth, openapi, routes};
-use k6_runner::auth::Tokens;
-use k6_runner::{Service, ServiceConfig};
+use checked::{
+    Checked, OPERATOR, UNKNOWN, VIEWER, document, errors_of, one_step_config, validator,
+};
 use serde_json::{Value, json};
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
-
-const OPERATOR: &str = "operator-secret-0123456789abcdef-ok";
-const VIEWER: &str = "viewer-secret-0123456789abcdef-ok";
-/// A run id no run has.
-const UNKNOWN: &str = "20260101T000000Z";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the runner crate sits in the workspace")
-        .to_path_buf()
-}
-
-/// The k6 that `make test` installs (or `$K6`).
-fn k6() -> PathBuf {
-    std::env::var_os("K6")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".tools/k6/bin/k6"))
-}
-
-/// A config of one short k6 step, so that a run ends in seconds.
-fn one_step_config() -> Value {
-    json!({
-        "globalUserCount": 1,
-        "testDuration": "2s",
-        "rampUpDuration": 0,
-        "maxDuration": 30,
-        "enabledScripts": ["smoke.js"],
-        "intervalBetweenTests": 0
-    })
-}
-
-/// The document, parsed.
-fn document() -> Value {
-    serde_json::from_str(openapi::document()).expect("the document is JSON")
-}
-
-/// A validator of `schema`, a schema of the document: the document's
-/// components ride along, so that its `#/components/schemas/…` refs
-/// resolve as they do in the document.
-fn validator(document: &Value, schema: &Value) -> jsonschema::Validator {
-    let root = json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "components": document["components"],
-        "allOf": [schema],
-    });
-    jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("{e}: {schema}"))
-}
-
-fn errors_of(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
-    validator
-        .iter_errors(instance)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect()
-}
-
-/// One answer of the API.
-struct Answer {
-    status: u16,
-    content_type: String,
-    body: Vec<u8>,
-}
-
-impl std::fmt::Debug for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let body = String::from_utf8_lossy(&self.body);
-        write!(f, "{} {}: {body}", self.status, self.content_type)
-    }
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-}
-
-/// The routes of a service behind an operator's and a viewer's token,
-/// and every operation called so far.
-struct Checked {
-    document: Value,
-    service: Arc<Service>,
-    routes: BoxedFilter<(Response,)>,
-    called: BTreeSet<(String, String)>,
-    _dir: tempfile::TempDir,
-}
-
-impl Checked {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = ServiceConfig::new(
-            dir.path().join("data"),
-            vec![workspace_root().join("examples/scripts")],
-        );
-        config.k6 = Some(k6());
-        config.plugin.cache_dir = None;
-        let service = Service::start(config).await.unwrap();
-        let tokens = Tokens::parse(
-            &format!("olga:operator:{OPERATOR}\nvic:viewer:{VIEWER}"),
-            "test tokens",
-        )
-        .unwrap();
-        let routes = routes(service.clone(), Auth::Tokens(tokens));
-        Self {
-            document: document(),
-            service,
-            routes,
-            called: BTreeSet::new(),
-            _dir: dir,
-        }
-    }
-
-    fn request(method: &str, path: &str, token: Option<&str>) -> warp::test::RequestBuilder {
-        let request = warp::test::request().method(method).path(path);
-        match token {
-            Some(secret) => request.header("authorization", format!("Bearer {secret}")),
-            None => request,
-        }
-    }
-
-    /// `method path` (documented as `template`) with `token`.
-    async fn call(
-        &mut self,
-        method: &str,
-        template: &str,
-        path: &str,
-        token: Option<&str>,
-    ) -> Answer {
-        self.send(method, template, Self::request(method, path, token))
-            .await
-    }
-
-    /// `request`, the operation `method template`, checked against the
-    /// document.
-    async fn send(
-        &mut self,
-        method: &str,
-        template: &str,
-        request: warp::test::RequestBuilder,
-    ) -> Answer {
-        let response = request.reply(&self.routes).await;
-        let answer = Answer {
-            status: response.status().as_u16(),
-            content_type: response
-                .headers()
-                .get("content-type")
-                .map(|v| v.to_str().unwrap().to_owned())
-                .unwrap_or_default(),
-            body: response.body().to_vec(),
-        };
-        self.check(method, template, &answer);
-        self.called
-            .insert((method.to_ascii_lowercase(), template.to_owned()));
-        answer
-    }
-
-    fn check(&self, method: &str, template: &str, answer: &Answer) {
-        let what = format!("{method} {template} → {}", answer.status);
-        let operation = &self.document["paths"][template][method.to_ascii_lowercase()];
-        assert!(operation.is_object(), "{what}: not in the document");
-        let response = &operation["responses"][answer.status.to_string()];
-        assert!(
-            response.is_object(),
-            "{what}: status not documented: {}",
-            String::from_utf8_lossy(&answer.body)
-        );
-        let Some(content) = response["content"].as_object() else {
-            assert!(answer.body.is_empty(), "{what}: a body, none documented");
-            return;
-        };
-        let media = answer.content_type.split(';').next().unwrap_or("").trim();
-        let documented = content
-            .get(media)
-            .unwrap_or_else(|| panic!("{what}: {media:?} is not one of {:?}", content.keys()));
-        // A file's JSON is the step's own, not the API's: no schema.
-        if documented.get("schema").is_none() || media != "application/json" {
-            return;
-        }
-        let errors = errors_of(
-            &validator(&self.document, &documented["schema"]),
-            &answer.json(),
-        );
-        assert!(
-            errors.is_empty(),
-            "{what}: the body breaks its schema: {errors:#?}\n{}",
-            String::from_utf8_lossy(&answer.body)
-        );
-    }
-
-    /// `PUT /config` with `body` as JSON.
-    async fn put_config(&mut self, body: &Value, token: &str) -> Answer {
-        let request = Self::request("PUT", "/config", Some(token))
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        self.send("PUT", "/config", request).await
-    }
-
-    /// Polls `/status` until no run is active (bounded: 60 s).
-    async fn wait_idle(&mut self) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let status = self
-                .call("GET", "/status", "/status", Some(VIEWER))
-                .await
-                .json();
-            if status["isRunning"] == false {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "still running: {status}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Every operation of the document, as `(method, path)`.
-    fn documented(&self) -> BTreeSet<(String, String)> {
-        let paths = self.document["paths"].as_object().unwrap();
-        paths
-            .iter()
-            .flat_map(|(path, item)| {
-                item.as_object()
-                    .unwrap()
-                    .keys()
-                    .map(move |method| (method.clone(), path.clone()))
-            })
-            .collect()
-    }
-}
 
 /// Every `$ref` of `value`, with where it is.
 fn refs<'a>(value: &'a Value, at: String, found: &mut Vec<(String, &'a str)>) {
@@ -297,8 +72,9 @@ fn the_document_is_openapi_3_1_whose_refs_resolve_and_roles_are_stated() {
         );
     }
     // Every schema is a valid 2020-12 schema (the validator compiles it),
-    // and a validator follows the refs: a status whose run state is not a
-    // `RunState` is refused.
+    // and a validator follows the refs and is closed: a status with a
+    // field it does not describe, or whose state is not a `RunState`, is
+    // refused.
     for (name, schema) in document["components"]["schemas"].as_object().unwrap() {
         assert!(schema.is_object(), "{name}");
         validator(&document, schema);
@@ -306,6 +82,12 @@ fn the_document_is_openapi_3_1_whose_refs_resolve_and_roles_are_stated() {
     let status = validator(&document, &json!({"$ref": "#/components/schemas/Status"}));
     let mut wrong: Value = serde_json::to_value(k6_runner::model::Status::default()).unwrap();
     assert_eq!(errors_of(&status, &wrong), Vec::<String>::new());
+    wrong["unheardOf"] = json!(1);
+    assert!(
+        !errors_of(&status, &wrong).is_empty(),
+        "a field not described"
+    );
+    wrong.as_object_mut().unwrap().remove("unheardOf");
     wrong["state"] = json!("sideways");
     assert!(!errors_of(&status, &wrong).is_empty(), "{wrong}");
     // Every operation is open, or names its role and its refusals.
