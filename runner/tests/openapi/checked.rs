@@ -125,13 +125,19 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// The API over the example scripts, with the real k6.
     pub async fn new() -> Self {
+        Self::with_k6(k6()).await
+    }
+
+    /// The API over the example scripts, with `k6` as its k6.
+    pub async fn with_k6(k6: PathBuf) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServiceConfig::new(
             dir.path().join("data"),
             vec![workspace_root().join("examples/scripts")],
         );
-        config.k6 = Some(k6());
+        config.k6 = Some(k6);
         config.plugin.cache_dir = None;
         let service = Service::start(config).await.unwrap();
         let tokens = Tokens::parse(

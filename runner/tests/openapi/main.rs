@@ -368,3 +368,23 @@ async fn every_route_answers_as_the_document_says() {
     );
     api.service.shutdown().await;
 }
+
+/// Without a usable k6 the runner still serves, and its refusals are the
+/// documented ones: `/health` and a start say 503, as does an export (k6
+/// archives the scripts).
+#[tokio::test]
+async fn without_k6_the_refusals_are_documented_too() {
+    let missing = std::env::temp_dir().join("no-such-k6-for-the-openapi-test");
+    let mut api = Checked::with_k6(missing).await;
+    let health = api.call("GET", "/health", "/health", None).await;
+    assert_eq!(health.status, 503, "{health:?}");
+    assert_eq!(health.json()["ready"], false);
+    let start = api.call("POST", "/start", "/start", Some(OPERATOR)).await;
+    assert_eq!(start.status, 503, "{start:?}");
+    let export = "/export/k6-operator?parallelism=1";
+    let answer = api
+        .call("GET", "/export/k6-operator", export, Some(VIEWER))
+        .await;
+    assert_eq!(answer.status, 503, "{answer:?}");
+    api.service.shutdown().await;
+}
