@@ -68,7 +68,7 @@ use super::{export, handlers, health, history, reports, runs, ws};
         health::route,
         openapi_json,
     ),
-    components(schemas(super::ErrorBody, crate::history::StateFilter)),
+    components(schemas(super::ErrorBody, crate::history::StateFilter, crate::Event, ws::Notice)),
     tags(
         (name = "config", description = "The suite's config, its scripts and exports"),
         (name = "runs", description = "Starting, stopping and watching the current run"),

@@ -147,7 +147,7 @@ pub struct Comparison {
 /// budgets and, per baseline, each entry's headline figures. Every other
 /// metric stays in `GET /compare`: a watcher needs the verdict, not a
 /// report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegressionNotice {
     /// The run that ended.
@@ -162,7 +162,7 @@ pub struct RegressionNotice {
 
 /// One comparison's verdicts: [`Comparison`] without the per-metric
 /// deltas and thresholds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ComparisonVerdicts {
     /// The baseline run.
@@ -176,7 +176,7 @@ pub struct ComparisonVerdicts {
 }
 
 /// One entry's verdict and headline figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryVerdict {
     /// `script#occurrence`.

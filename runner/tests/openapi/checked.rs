@@ -256,6 +256,39 @@ impl Checked {
         }
     }
 
+    /// A viewer's WebSocket.
+    pub async fn socket(&self) -> warp::test::WsClient {
+        warp::test::ws()
+            .path(&format!("/ws?access_token={VIEWER}"))
+            .handshake(self.routes.clone())
+            .await
+            .expect("a viewer's token opens the socket")
+    }
+
+    /// Every message `socket` has sent so far, each checked against the
+    /// document's `x-websocket-messages`; the `type`s seen.
+    pub async fn socket_messages(&self, socket: &mut warp::test::WsClient) -> BTreeSet<String> {
+        let schema = &self.document["paths"]["/ws"]["get"]["x-websocket-messages"];
+        let validator = validator(&self.document, schema);
+        let mut seen = BTreeSet::new();
+        // Bounded: a run of seconds sends far fewer.
+        for _ in 0..10_000 {
+            let Ok(message) = tokio::time::timeout(Duration::from_millis(500), socket.recv()).await
+            else {
+                return seen;
+            };
+            let message = message.expect("the socket stays open");
+            let Ok(text) = message.to_str() else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(text).unwrap();
+            let errors = errors_of(&validator, &value);
+            assert!(errors.is_empty(), "{errors:#?}\n{value}");
+            seen.insert(value["type"].as_str().unwrap_or_default().to_owned());
+        }
+        panic!("the socket does not stop sending");
+    }
+
     /// Every operation of the document, as `(method, path)`.
     pub fn documented(&self) -> BTreeSet<(String, String)> {
         let paths = self.document["paths"].as_object().unwrap();

@@ -237,7 +237,9 @@ async fn every_route_answers_as_the_document_says() {
         );
     }
 
-    // A run, to its end: its record, files, series, reports and baseline.
+    // A run, to its end: its record, files, series, reports and baseline;
+    // watched on the WebSocket, whose every message is checked too.
+    let mut socket = api.socket().await;
     let started = api.call("POST", "/start", "/start", Some(OPERATOR)).await;
     assert_eq!(started.status, 202, "{started:?}");
     let run_id = started.json()["runId"].as_str().unwrap().to_owned();
@@ -256,6 +258,10 @@ async fn every_route_answers_as_the_document_says() {
         "a run in progress is not deleted"
     );
     api.wait_idle().await;
+    let seen = api.socket_messages(&mut socket).await;
+    for kind in ["status", "config", "logs"] {
+        assert!(seen.contains(kind), "no {kind} message: {seen:?}");
+    }
     assert_eq!(
         api.call("POST", "/stop", "/stop", Some(OPERATOR))
             .await
