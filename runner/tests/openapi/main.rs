@@ -6,8 +6,9 @@
 //! type is one the document names, and a JSON body is valid under the
 //! schema given for it (OpenAPI 3.1 schemas are JSON Schema 2020-12).
 //!
-//! The document's operations must be exactly the ones called here, so a
-//! route without documentation, or documentation without a route, fails.
+//! The document's operations must be exactly the ones called here, and
+//! exactly the `warp::path!` routes of `src/api/`, so a route without
+//! documentation, or documentation without a route, fails.
 //!
 //! To add a route (say `GET /schedules`): put `#[utoipa::path(...)]` on
 //! its handler (path, `security(("bearer" = ["viewer"]))` with its role,
@@ -22,6 +23,7 @@
 mod checked;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use checked::{
     Checked, OPERATOR, UNKNOWN, VIEWER, document, errors_of, one_step_config, validator,
@@ -48,6 +50,63 @@ fn refs<'a>(value: &'a Value, at: String, found: &mut Vec<(String, &'a str)>) {
         }
         _ => {}
     }
+}
+
+/// Every route the API's modules define, as `(method, path)` with `{}`
+/// for a parameter: each `warp::path!(…)` of `src/api/`, and the first
+/// method filter of its statement (`warp::ws()` is a GET).
+fn routes_in_source() -> BTreeSet<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    let mut routes = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for (at, _) in source.match_indices("warp::path!(") {
+            let rest = &source[at + "warp::path!(".len()..];
+            let (pattern, rest) = rest.split_once(')').unwrap();
+            let path: String = pattern
+                .split('/')
+                .map(|segment| match segment.trim() {
+                    "String" | ".." => "/{}".to_owned(),
+                    literal => format!("/{}", literal.trim_matches('"')),
+                })
+                .collect();
+            let statement = rest.split(';').next().unwrap();
+            let method = ["get", "put", "post", "delete", "ws"]
+                .into_iter()
+                .filter_map(|m| statement.find(&format!("warp::{m}()")).map(|i| (i, m)))
+                .min()
+                .map(|(_, m)| if m == "ws" { "get" } else { m })
+                .unwrap_or_else(|| panic!("no method for {path}"));
+            routes.insert((method.to_owned(), path));
+        }
+    }
+    routes
+}
+
+/// The API's routes are the document's operations, one for one, even
+/// those no test calls: a route added without its documentation fails.
+#[test]
+fn every_route_in_the_source_is_documented() {
+    let document = document();
+    let documented: BTreeSet<(String, String)> = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            let anonymous: String = path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "{}" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.clone(), anonymous.clone()))
+        })
+        .collect();
+    let routes = routes_in_source();
+    assert!(routes.len() > 25, "{routes:?}");
+    assert_eq!(routes, documented);
 }
 
 #[test]
