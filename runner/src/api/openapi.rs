@@ -5,10 +5,13 @@
 //! hand-written [`crate::model::ConfigDocument`]).
 //!
 //! Roles are written once, as each operation's `security` (OpenAPI 3.1
-//! lets a scheme's scopes be role names): [`with_roles`] turns them into
+//! lets a scheme's scopes be role names): `with_roles` turns them into
 //! the operation's `x-required-role` and the 401 and 403 every guarded
-//! operation can answer. A route added to [`super::routes`] is listed in
-//! [`ApiDoc`]'s `paths` (one line); `tests/openapi.rs` fails until it is.
+//! operation can answer. A route added to [`super::routes`] gets its
+//! handler's `#[utoipa::path]` and one line in [`ApiDoc`]'s `paths`;
+//! `tests/openapi/` fails until it has both, and a call (it says how).
+//! The server's root `/metrics` (Prometheus text, outside the API's
+//! mount point) is not described here.
 //!
 //! Open to every caller, like `/health`: it describes the API, the same
 //! for every runner, and says nothing about runs, configs or users.
@@ -26,7 +29,7 @@ use super::{export, handlers, health, history, reports, runs, ws};
 
 /// The operations and the documents they refer to (collected from the
 /// operations' bodies by utoipa; those only parameters refer to, and the
-/// error body that [`with_roles`] adds, are listed).
+/// error body that `with_roles` adds, are listed).
 #[derive(OpenApi)]
 #[openapi(
     info(

@@ -245,6 +245,10 @@ async fn every_route_answers_as_the_document_says() {
             .body(body);
         assert_eq!(api.send("PUT", "/config", request).await.status, status);
     }
+    // No body at all: no Content-Length either.
+    let unsized_body = Checked::request("PUT", "/config", Some(OPERATOR))
+        .header("content-type", "application/json");
+    assert_eq!(api.send("PUT", "/config", unsized_body).await.status, 411);
     let saved = api.put_config(&one_step_config(), OPERATOR).await;
     assert_eq!(saved.status, 200, "{saved:?}");
 
