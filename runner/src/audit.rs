@@ -23,7 +23,7 @@ const MAX_PART_BYTES: u64 = 8 << 20;
 const KEPT_PARTS: u32 = 4;
 
 /// One audited action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     /// When (RFC 3339).
@@ -58,7 +58,7 @@ impl AuditEntry {
 }
 
 /// How an audited attempt went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AuditOutcome {
     /// Done.

@@ -16,7 +16,9 @@ use subtle::ConstantTimeEq;
 pub const MIN_SECRET_BYTES: usize = 16;
 
 /// What a caller may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Role {
     /// Read: GET endpoints and the WebSocket.

@@ -44,7 +44,7 @@ pub const MAX_METRICS_POINTS: usize = 3_600;
 pub const EVENT_BUFFER: usize = 1_024;
 
 /// Something that changed, as pushed to subscribers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", content = "data", rename_all = "camelCase")]
 pub enum Event {
     /// The status changed.
@@ -54,6 +54,7 @@ pub enum Event {
     /// New log lines, oldest first.
     Logs(Vec<LogLine>),
     /// The config was saved or reset (by any client): its canonical JSON.
+    #[schema(value_type = crate::model::ConfigDocument)]
     Config(serde_json::Value),
     /// A run that ended was compared with its entries' baselines (only
     /// when some entry has one): its verdict and headline deltas.

@@ -26,7 +26,7 @@ pub struct ApiError {
 const BEARER_CHALLENGE: &str = "Bearer realm=\"k6-runner\"";
 
 /// The JSON body of every error response.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// What went wrong, in words.

@@ -5,18 +5,20 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use serde::Deserialize;
+use utoipa::IntoParams;
 use warp::http::header;
 use warp::reply::{self, Response};
 
-use super::error::{ApiError, respond};
+use super::error::{ApiError, ErrorBody, respond};
 use crate::auth::Identity;
 use crate::model::{ErrorCode, FieldErrorBody};
 use crate::service::{ControlError, OperatorExport, Service};
 
 /// Query of `GET /export/k6-operator`. `parallelism` is read as text so
 /// that a missing or malformed one is a field error like every other.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// Runner pods per step (required).
     pub parallelism: Option<String>,
@@ -71,7 +73,17 @@ impl ExportQuery {
     }
 }
 
-/// `GET /export/k6-operator?parallelism=N[&namespace=&runnerImage=&runnerCpu=&runnerMemory=&suite=&runId=]`
+/// The stored config as grafana/k6-operator manifests: the YAML stream
+/// `k6-runner export k6-operator` prints.
+#[utoipa::path(get, path = "/export/k6-operator", tag = "config", params(ExportQuery),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The manifests, a YAML stream.", body = String, content_type = "application/yaml"),
+        (status = 400, description = "A bad or missing parameter, named in `fields`.", body = ErrorBody),
+        (status = 422, description = "The config cannot run on k6-operator (a legacy wrapper, too large), every reason in `fields`.", body = ErrorBody),
+        (status = 500, description = "The scripts could not be read.", body = ErrorBody),
+        (status = 503, description = "k6 is not usable (it archives the scripts).", body = ErrorBody),
+    ))]
 pub async fn k6_operator(
     _who: Identity,
     service: Arc<Service>,

@@ -6,17 +6,21 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::Deserialize;
+use utoipa::IntoParams;
 use warp::Reply;
 use warp::http::{StatusCode, header};
 use warp::reply::{self, Response};
 
-use super::error::{ApiError, respond};
+use super::error::{ApiError, ErrorBody, respond};
+use super::replies::{LiveReadings, LogPage, Stopping, WhoAmI};
 use crate::audit::{AuditEntry, AuditOutcome, config_diff};
 use crate::auth::Identity;
 use crate::contract::StopCause;
 use crate::hub::LogFilter;
-use crate::model::LogLevel;
+use crate::model::{ConfigDocument, LogLevel, RunRecord, ScriptInfo, Status};
 use crate::service::Service;
+use crate::service::StartedRun;
+use crate::webhooks::DeliveryEntry;
 
 /// Lines returned by `GET /logs` (and entries by `GET /audit`) when no
 /// limit is given.
@@ -64,12 +68,31 @@ pub(super) fn audit<T>(
     service.audit(entry);
 }
 
-/// `GET /config`
+/// The current config.
+#[utoipa::path(get, path = "/config", tag = "config",
+    security(("bearer" = ["viewer"])),
+    responses((status = 200, description = "The config, canonical.", body = ConfigDocument)))]
 pub async fn get_config(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     Ok(json_text(&*service.config_json(), StatusCode::OK))
 }
 
-/// `PUT /config`
+/// Replaces the config.
+///
+/// The core checks every rule; nothing is stored unless all hold. Audited
+/// as `config.update`.
+#[utoipa::path(put, path = "/config", tag = "config",
+    security(("bearer" = ["operator"])),
+    request_body(content = ConfigDocument, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Stored; the config as stored, canonical.", body = ConfigDocument),
+        (status = 400, description = "The body is not UTF-8 text.", body = ErrorBody),
+        (status = 411, description = "No Content-Length.", body = ErrorBody),
+        (status = 413, description = "Larger than 64 KiB.", body = ErrorBody),
+        (status = 415, description = "Not sent as application/json.", body = ErrorBody),
+        (status = 422, description = "Invalid (or not JSON): every broken rule in `fields`.", body = ErrorBody),
+        (status = 500, description = "Storing failed.", body = ErrorBody),
+        (status = 507, description = "The disk is full.", body = ErrorBody),
+    ))]
 pub async fn put_config(
     who: Identity,
     service: Arc<Service>,
@@ -92,7 +115,15 @@ pub async fn put_config(
     respond(result.map(|json| json_text(&*json, StatusCode::OK)))
 }
 
-/// `POST /config/reset`
+/// Puts the defaults back: every k6 script that runs under the global
+/// load. Audited as `config.reset`.
+#[utoipa::path(post, path = "/config/reset", tag = "config",
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "The defaults, as stored.", body = ConfigDocument),
+        (status = 500, description = "Storing failed.", body = ErrorBody),
+        (status = 507, description = "The disk is full.", body = ErrorBody),
+    ))]
 pub async fn reset_config(who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     let before = service.config_value();
     let result = service.reset_config().await.map_err(ApiError::from);
@@ -102,7 +133,17 @@ pub async fn reset_config(who: Identity, service: Arc<Service>) -> Result<Respon
     respond(result.map(|json| json_text(&*json, StatusCode::OK)))
 }
 
-/// `POST /start`
+/// Starts a suite run with the current config. Audited as `run.start`.
+#[utoipa::path(post, path = "/start", tag = "runs",
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 202, description = "Started.", body = StartedRun),
+        (status = 409, description = "A run is in progress.", body = ErrorBody),
+        (status = 422, description = "The config cannot be planned.", body = ErrorBody),
+        (status = 500, description = "The run could not be set up.", body = ErrorBody),
+        (status = 503, description = "k6 is not usable.", body = ErrorBody),
+        (status = 507, description = "The disk is full.", body = ErrorBody),
+    ))]
 pub async fn start(who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     let result = service.start_run().await.map_err(ApiError::from);
     audit(&service, &who, "run.start", &result, |started| {
@@ -111,7 +152,13 @@ pub async fn start(who: Identity, service: Arc<Service>) -> Result<Response, Inf
     respond(result.map(|started| reply::with_status(reply::json(&started), StatusCode::ACCEPTED)))
 }
 
-/// `POST /stop`
+/// Stops the current run (idempotent). Audited as `run.stop`.
+#[utoipa::path(post, path = "/stop", tag = "runs",
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "No run was in progress.", body = Stopping),
+        (status = 202, description = "The run is stopping.", body = Stopping),
+    ))]
 pub async fn stop(who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     let stopped = service.stop_run(StopCause::Operator);
     let detail = match &stopped {
@@ -126,32 +173,49 @@ pub async fn stop(who: Identity, service: Arc<Service>) -> Result<Response, Infa
     ));
     Ok(match stopped {
         Some(run_id) => reply::with_status(
-            reply::json(&serde_json::json!({"stopping": true, "runId": run_id})),
+            reply::json(&Stopping {
+                stopping: true,
+                run_id: Some(run_id),
+                message: None,
+            }),
             StatusCode::ACCEPTED,
         )
         .into_response(),
-        None => {
-            reply::json(&serde_json::json!({"stopping": false, "message": "no run is in progress"}))
-                .into_response()
-        }
+        None => reply::json(&Stopping {
+            stopping: false,
+            run_id: None,
+            message: Some("no run is in progress".to_owned()),
+        })
+        .into_response(),
     })
 }
 
-/// `GET /whoami`: the caller's name and role, so that a page shows only
-/// the actions the caller may take (a viewer gets no operator buttons;
-/// the API refuses them anyway).
+/// The caller's name and role, so that a page shows only the actions the
+/// caller may take (a viewer gets no operator buttons; the API refuses
+/// them anyway).
+#[utoipa::path(get, path = "/whoami", tag = "auth",
+    security(("bearer" = ["viewer"])),
+    responses((status = 200, description = "The caller.", body = WhoAmI)))]
 pub async fn whoami(who: Identity) -> Result<Response, Infallible> {
-    Ok(reply::json(&serde_json::json!({ "name": who.name, "role": who.role })).into_response())
+    Ok(reply::json(&WhoAmI {
+        name: who.name,
+        role: who.role,
+    })
+    .into_response())
 }
 
-/// `GET /status`
+/// The live status.
+#[utoipa::path(get, path = "/status", tag = "runs",
+    security(("bearer" = ["viewer"])),
+    responses((status = 200, description = "The status now.", body = Status)))]
 pub async fn status(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     Ok(reply::json(&service.status()).into_response())
 }
 
 /// Query of `GET /logs`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LogQuery {
     /// Only lines after this sequence number, the oldest first; without
     /// it, the newest lines.
@@ -164,7 +228,13 @@ pub struct LogQuery {
     pub run: Option<String>,
 }
 
-/// `GET /logs?since=&limit=&level=&run=`
+/// Recent log lines: the newest, or those after `since`.
+#[utoipa::path(get, path = "/logs", tag = "runs", params(LogQuery),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The lines.", body = LogPage),
+        (status = 400, description = "A bad query parameter, named.", body = ErrorBody),
+    ))]
 pub async fn logs(
     _who: Identity,
     service: Arc<Service>,
@@ -199,15 +269,25 @@ pub async fn logs(
     let next = lines
         .last()
         .map_or(query.since.unwrap_or(0), |line| line.seq);
-    Ok(reply::json(&serde_json::json!({"lines": lines, "next": next})).into_response())
+    Ok(reply::json(&LogPage { lines, next }).into_response())
 }
 
-/// `GET /metrics`: the live readings of the current (or last) run.
+/// The live readings of the current (or last) run.
+#[utoipa::path(get, path = "/metrics", tag = "runs",
+    security(("bearer" = ["viewer"])),
+    responses((status = 200, description = "The readings.", body = LiveReadings)))]
 pub async fn metrics(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
-    Ok(reply::json(&serde_json::json!({"points": service.metrics_history()})).into_response())
+    let points = service.metrics_history();
+    Ok(reply::json(&LiveReadings { points }).into_response())
 }
 
-/// `GET /results`
+/// The last run's record.
+#[utoipa::path(get, path = "/results", tag = "runs",
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The record.", body = RunRecord),
+        (status = 404, description = "No run yet.", body = ErrorBody),
+    ))]
 pub async fn results(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     respond(
         service
@@ -217,7 +297,14 @@ pub async fn results(_who: Identity, service: Arc<Service>) -> Result<Response, 
     )
 }
 
-/// `GET /script`
+/// The suite as a shell script (`k6_all.sh`) to run by hand.
+#[utoipa::path(get, path = "/script", tag = "config",
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The script.", body = String, content_type = "text/x-shellscript"),
+        (status = 422, description = "The config cannot be rendered.", body = ErrorBody),
+        (status = 500, description = "The catalogue could not be read.", body = ErrorBody),
+    ))]
 pub async fn script(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     respond(
         service
@@ -234,7 +321,13 @@ pub async fn script(_who: Identity, service: Arc<Service>) -> Result<Response, I
     )
 }
 
-/// `GET /scripts`
+/// The script catalogue.
+#[utoipa::path(get, path = "/scripts", tag = "config",
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "Every script of the script directories.", body = Vec<ScriptInfo>),
+        (status = 500, description = "The catalogue could not be read.", body = ErrorBody),
+    ))]
 pub async fn scripts(_who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
     respond(
         service
@@ -246,16 +339,23 @@ pub async fn scripts(_who: Identity, service: Arc<Service>) -> Result<Response, 
 }
 
 /// Query of `GET /audit` and `GET /webhooks/deliveries`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct NewestQuery {
     /// At most this many (newest) entries (audit entries or webhook
     /// deliveries).
     pub limit: Option<usize>,
 }
 
-/// `GET /webhooks/deliveries?limit=`: the newest deliveries, newest
-/// first (the log keeps [`crate::webhooks::MAX_LOGGED_DELIVERIES`]).
+/// The newest webhook deliveries, newest first (the log keeps
+/// [`crate::webhooks::MAX_LOGGED_DELIVERIES`]).
+#[utoipa::path(get, path = "/webhooks/deliveries", tag = "audit", params(NewestQuery),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "The deliveries.", body = Vec<DeliveryEntry>),
+        (status = 400, description = "A bad query parameter, named.", body = ErrorBody),
+    ))]
 pub async fn webhook_deliveries(
     _who: Identity,
     service: Arc<Service>,
@@ -265,7 +365,14 @@ pub async fn webhook_deliveries(
     Ok(reply::json(&service.webhook_deliveries(limit)).into_response())
 }
 
-/// `GET /audit?limit=`
+/// The audit log's newest entries, oldest first.
+#[utoipa::path(get, path = "/audit", tag = "audit", params(NewestQuery),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "The entries.", body = Vec<AuditEntry>),
+        (status = 400, description = "A bad query parameter, named.", body = ErrorBody),
+        (status = 500, description = "The audit log could not be read.", body = ErrorBody),
+    ))]
 pub async fn audit_log(
     _who: Identity,
     service: Arc<Service>,

@@ -29,7 +29,7 @@ use warp::{Filter, Reply};
 use crate::service::Service;
 
 /// What `GET /health` answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// Always `"k6-runner"`.
     pub service: &'static str,
@@ -56,8 +56,16 @@ impl Health {
     }
 }
 
-/// `GET /health` (and `HEAD`), open to every caller whatever the API's
-/// auth; never cached.
+/// Whether this runner is up and can run k6, open to every caller
+/// whatever the API's auth; never cached.
+///
+/// `HEAD` answers the same status without the body.
+#[utoipa::path(get, path = "/health", tag = "health", operation_id = "health",
+    security(()),
+    responses(
+        (status = 200, description = "Ready: k6 was found.", body = Health),
+        (status = 503, description = "Serving, but k6 is not usable: a start would be refused.", body = Health),
+    ))]
 pub fn route(service: Arc<Service>) -> BoxedFilter<(Response,)> {
     warp::path!("health")
         .and(warp::get().or(warp::head()).unify())

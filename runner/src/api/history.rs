@@ -15,18 +15,20 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use serde::Deserialize;
+use utoipa::IntoParams;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::{self, Response};
 use warp::{Filter, Reply};
 
-use super::error::{ApiError, respond};
+use super::error::{ApiError, ErrorBody, respond};
 use super::handlers::audit;
 use super::query::query;
+use super::replies::{BaselineCleared, BaselineSet, Deleted, RunPage, Trend};
 use crate::auth::Identity;
 use crate::history::compare::Comparison;
 use crate::history::{History, HistoryError, RunFilter, StateFilter};
-use crate::model::RunRecord;
+use crate::model::{MetricsPoint, RunRecord};
 use crate::service::Service;
 
 /// Runs per page when `limit` is not given.
@@ -108,8 +110,9 @@ pub(super) fn routes(
 }
 
 /// Query of `GET /runs`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Runs per page (default 50, at most 500).
     pub limit: Option<u32>,
@@ -126,17 +129,15 @@ pub struct ListQuery {
     pub to: Option<String>,
 }
 
-/// A page of runs.
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Page {
-    runs: Vec<crate::history::RunSummary>,
-    /// The `before` of the next page, if there may be one.
-    next_before: Option<String>,
-}
-
-/// `GET /runs?limit=&before=&script=&state=&from=&to=`
-async fn list_runs(
+/// The history, newest first, a page at a time.
+#[utoipa::path(get, path = "/runs", tag = "history", params(ListQuery),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "A page of runs.", body = RunPage),
+        (status = 400, description = "A bad query parameter, named.", body = ErrorBody),
+        (status = 500, description = "The history could not be read.", body = ErrorBody),
+    ))]
+pub(super) async fn list_runs(
     _who: Identity,
     service: Arc<Service>,
     q: ListQuery,
@@ -155,7 +156,7 @@ async fn list_runs(
         let next_before = (runs.len() == limit as usize)
             .then(|| runs.last().map(|r| r.id.clone()))
             .flatten();
-        Ok(reply::json(&Page { runs, next_before }))
+        Ok(reply::json(&RunPage { runs, next_before }))
     }
     .await;
     respond(result)
@@ -177,9 +178,16 @@ fn time_param(name: &str, value: &str) -> Result<String, ApiError> {
         })
 }
 
-/// `GET /runs/{id}/metrics`: the stored series, or the live one of the
-/// run in progress.
-async fn run_metrics(
+/// A run's per-second series: the stored one, or the live one of the run
+/// in progress.
+#[utoipa::path(get, path = "/runs/{id}/metrics", tag = "history", params(("id" = String, Path, description = "The run's id.")),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The readings, oldest first.", body = Vec<MetricsPoint>),
+        (status = 404, description = "No such run.", body = ErrorBody),
+        (status = 500, description = "The history could not be read.", body = ErrorBody),
+    ))]
+pub(super) async fn run_metrics(
     id: String,
     _who: Identity,
     service: Arc<Service>,
@@ -200,8 +208,16 @@ async fn run_metrics(
     respond(result)
 }
 
-/// `DELETE /runs/{id}`: the run's record, history and files.
-async fn delete_run(
+/// Deletes a run: its record, history and files. Audited as `run.delete`.
+#[utoipa::path(delete, path = "/runs/{id}", tag = "history", params(("id" = String, Path, description = "The run's id.")),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "Deleted.", body = Deleted),
+        (status = 404, description = "No such run.", body = ErrorBody),
+        (status = 409, description = "The run is in progress.", body = ErrorBody),
+        (status = 500, description = "The history could not be changed.", body = ErrorBody),
+    ))]
+pub(super) async fn delete_run(
     id: String,
     who: Identity,
     service: Arc<Service>,
@@ -210,7 +226,9 @@ async fn delete_run(
         refuse_active(&service, &id)?;
         if service.history().delete(&id).await? {
             service.forget_record(&id);
-            Ok(reply::json(&serde_json::json!({ "deleted": id })))
+            Ok(reply::json(&Deleted {
+                deleted: id.clone(),
+            }))
         } else {
             Err(ApiError::new(StatusCode::NOT_FOUND, format!("no run {id}")))
         }
@@ -244,9 +262,17 @@ async fn stored(history: &History, id: &str) -> Result<RunRecord, ApiError> {
     })
 }
 
-/// `PUT /runs/{id}/baseline`: the run becomes the baseline of each of its
-/// suite entries.
-async fn put_baseline(
+/// Makes an ended run the baseline of each of its suite entries. Audited
+/// as `baseline.set`.
+#[utoipa::path(put, path = "/runs/{id}/baseline", tag = "history", params(("id" = String, Path, description = "The run's id.")),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "The entries it is the baseline of.", body = BaselineSet),
+        (status = 404, description = "No such ended run.", body = ErrorBody),
+        (status = 409, description = "The run is in progress.", body = ErrorBody),
+        (status = 500, description = "The history could not be changed.", body = ErrorBody),
+    ))]
+pub(super) async fn put_baseline(
     id: String,
     who: Identity,
     service: Arc<Service>,
@@ -255,9 +281,10 @@ async fn put_baseline(
         refuse_active(&service, &id)?;
         let record = stored(service.history(), &id).await?;
         let entries = service.history().set_baseline(&record).await?;
-        Ok(reply::json(
-            &serde_json::json!({ "baseline": id, "entries": entries }),
-        ))
+        Ok(reply::json(&BaselineSet {
+            baseline: id.clone(),
+            entries,
+        }))
     }
     .await;
     audit(&service, &who, "baseline.set", &result, |_| {
@@ -266,17 +293,24 @@ async fn put_baseline(
     respond(result)
 }
 
-/// `DELETE /runs/{id}/baseline`
-async fn delete_baseline(
+/// Makes a run the baseline of nothing. Audited as `baseline.clear`.
+#[utoipa::path(delete, path = "/runs/{id}/baseline", tag = "history", params(("id" = String, Path, description = "The run's id.")),
+    security(("bearer" = ["operator"])),
+    responses(
+        (status = 200, description = "The entries it was the baseline of (none: it was no baseline).", body = BaselineCleared),
+        (status = 500, description = "The history could not be changed.", body = ErrorBody),
+    ))]
+pub(super) async fn delete_baseline(
     id: String,
     who: Identity,
     service: Arc<Service>,
 ) -> Result<Response, Infallible> {
     let result = async {
         let entries = service.history().clear_baseline(&id).await?;
-        Ok(reply::json(
-            &serde_json::json!({ "run": id, "entries": entries }),
-        ))
+        Ok(reply::json(&BaselineCleared {
+            run: id.clone(),
+            entries,
+        }))
     }
     .await;
     audit(&service, &who, "baseline.clear", &result, |_| {
@@ -286,8 +320,9 @@ async fn delete_baseline(
 }
 
 /// Query of `GET /compare` (and its report).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CompareQuery {
     /// The base run.
     pub base: String,
@@ -306,8 +341,17 @@ pub(super) async fn comparison(
     Ok((base, run, comparison))
 }
 
-/// `GET /compare?base=&run=`
-async fn compare_runs(
+/// Two ended runs compared entry by entry, with the compared run's budget
+/// verdicts.
+#[utoipa::path(get, path = "/compare", tag = "history", params(CompareQuery),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The comparison.", body = Comparison),
+        (status = 400, description = "A bad or missing query parameter, named.", body = ErrorBody),
+        (status = 404, description = "No such ended run.", body = ErrorBody),
+        (status = 500, description = "The history could not be read.", body = ErrorBody),
+    ))]
+pub(super) async fn compare_runs(
     _who: Identity,
     service: Arc<Service>,
     q: CompareQuery,
@@ -319,8 +363,9 @@ async fn compare_runs(
 }
 
 /// Query of `GET /trend`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TrendQuery {
     /// The script.
     pub script: String,
@@ -334,8 +379,15 @@ pub struct TrendQuery {
     pub limit: Option<u32>,
 }
 
-/// `GET /trend?script=&metric=&stat=&limit=`
-async fn trend(
+/// One statistic of one metric of one script over the last runs.
+#[utoipa::path(get, path = "/trend", tag = "history", params(TrendQuery),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The points, oldest first.", body = Trend),
+        (status = 400, description = "A bad or missing query parameter, named.", body = ErrorBody),
+        (status = 500, description = "The history could not be read.", body = ErrorBody),
+    ))]
+pub(super) async fn trend(
     _who: Identity,
     service: Arc<Service>,
     q: TrendQuery,
@@ -367,12 +419,12 @@ async fn trend(
                 found
             }
         };
-        Ok(reply::json(&serde_json::json!({
-            "script": q.script,
-            "metric": q.metric,
-            "stat": points.0,
-            "points": points.1,
-        }))
+        Ok(reply::json(&Trend {
+            script: q.script,
+            metric: q.metric,
+            stat: points.0,
+            points: points.1,
+        })
         .into_response())
     }
     .await;

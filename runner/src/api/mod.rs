@@ -31,6 +31,7 @@
 //! | GET | /audit | the audit log's newest entries (operators) |
 //! | GET | /webhooks/deliveries | the newest webhook deliveries, newest first (`?limit=`; operators) |
 //! | GET | /health | readiness, open to all (see `health`) |
+//! | GET | /openapi.json | this table as an OpenAPI 3.1 document, open to all (see [`openapi`]) |
 //!
 //! Every answer is counted in `k6_runner_api_requests_total` by its
 //! route's pattern (see [`crate::prometheus`], whose [`route`](crate::prometheus::route)
@@ -39,8 +40,9 @@
 //! GET routes and the WebSocket need the viewer role; config changes,
 //! start, stop, deleting runs, baselines, the audit log and the webhook
 //! deliveries need the operator role (see [`Auth`]).
-//! `/health` alone needs no role: it tells a supervisor whether the runner
-//! can run k6, and nothing else.
+//! `/health` needs no role: it tells a supervisor whether the runner
+//! can run k6, and nothing else; nor does `/openapi.json`, which
+//! describes the API and nothing of the runner's state.
 
 pub(crate) mod access;
 pub(crate) mod error;
@@ -48,7 +50,9 @@ mod export;
 mod handlers;
 mod health;
 mod history;
+pub mod openapi;
 mod query;
+mod replies;
 mod reports;
 mod runs;
 mod ws;
@@ -196,6 +200,8 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         );
 
     let answered = health::route(service.clone())
+        .or(openapi::openapi_json())
+        .unify()
         .or(get_config)
         .unify()
         .or(put_config)

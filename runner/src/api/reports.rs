@@ -17,7 +17,7 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
-use super::error::{ApiError, respond};
+use super::error::{ApiError, ErrorBody, respond};
 use super::history::{CompareQuery, comparison};
 use super::query::query;
 use super::runs::disposition;
@@ -63,8 +63,16 @@ async fn stored(service: &Service, id: &str) -> Result<crate::model::RunRecord, 
     })
 }
 
-/// `GET /runs/{id}/report.html`
-async fn run_report(
+/// One ended run as a self-contained HTML report, sent as a download.
+#[utoipa::path(get, path = "/runs/{id}/report.html", tag = "reports",
+    params(("id" = String, Path, description = "The run's id.")),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The report.", body = String, content_type = "text/html"),
+        (status = 404, description = "No such ended run.", body = ErrorBody),
+        (status = 500, description = "The history could not be read.", body = ErrorBody),
+    ))]
+pub(super) async fn run_report(
     id: String,
     _who: Identity,
     service: Arc<Service>,
@@ -82,8 +90,21 @@ async fn run_report(
     respond(result)
 }
 
-/// `GET /runs/{id}/junit.xml`
-async fn junit(id: String, _who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
+/// An ended run's thresholds and checks as JUnit test cases, sent as a
+/// download.
+#[utoipa::path(get, path = "/runs/{id}/junit.xml", tag = "reports",
+    params(("id" = String, Path, description = "The run's id.")),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The JUnit XML.", body = String, content_type = "application/xml"),
+        (status = 404, description = "No such ended run.", body = ErrorBody),
+        (status = 500, description = "The history could not be read.", body = ErrorBody),
+    ))]
+pub(super) async fn junit(
+    id: String,
+    _who: Identity,
+    service: Arc<Service>,
+) -> Result<Response, Infallible> {
     let result = async {
         let record = stored(&service, &id).await?;
         Ok(download(
@@ -96,8 +117,17 @@ async fn junit(id: String, _who: Identity, service: Arc<Service>) -> Result<Resp
     respond(result)
 }
 
-/// `GET /compare/report.html?base=&run=`
-async fn compare_report(
+/// Two ended runs compared, as a self-contained HTML report sent as a
+/// download.
+#[utoipa::path(get, path = "/compare/report.html", tag = "reports", params(CompareQuery),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The report.", body = String, content_type = "text/html"),
+        (status = 400, description = "A bad or missing query parameter, named.", body = ErrorBody),
+        (status = 404, description = "No such ended run.", body = ErrorBody),
+        (status = 500, description = "The history could not be read.", body = ErrorBody),
+    ))]
+pub(super) async fn compare_report(
     _who: Identity,
     service: Arc<Service>,
     q: CompareQuery,

@@ -16,8 +16,9 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
-use super::error::{ApiError, respond};
+use super::error::{ApiError, ErrorBody, respond};
 use crate::auth::Identity;
+use crate::model::RunRecord;
 use crate::service::{ControlError, Service};
 
 /// Largest file served through the API; larger ones are read in the data
@@ -48,8 +49,15 @@ pub(super) fn routes(
     record.or(file).unify().boxed()
 }
 
-/// `GET /runs/{id}`
-async fn run_record(
+/// A run's record: the one in progress, or one of the history.
+#[utoipa::path(get, path = "/runs/{id}", tag = "history",
+    params(("id" = String, Path, description = "The run's id.")),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The record.", body = RunRecord),
+        (status = 404, description = "No such run.", body = ErrorBody),
+    ))]
+pub(super) async fn run_record(
     id: String,
     _who: Identity,
     service: Arc<Service>,
@@ -62,8 +70,28 @@ async fn run_record(
     )
 }
 
-/// `GET /runs/{id}/files/{path}`
-async fn run_file(
+/// A file a step left in the run's folder (snapshots, logs, summary
+/// exports, `handleSummary()` outputs).
+///
+/// Served inert: `X-Content-Type-Options: nosniff` and a sandboxing
+/// `Content-Security-Policy`; shown inline when text, else an attachment.
+/// `path` is relative to the run's folder and may hold `/`
+/// (`01-smoke.js/summary.json`).
+#[utoipa::path(get, path = "/runs/{id}/files/{path}", tag = "history",
+    params(
+        ("id" = String, Path, description = "The run's id."),
+        ("path" = String, Path, description = "The file, relative to the run's folder; `/`-separated, percent-encoded."),
+    ),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The file, typed by its suffix.", content(
+            ("application/json"), ("text/html"), ("text/csv"), ("application/xml"),
+            ("text/plain"), ("application/octet-stream"),
+        )),
+        (status = 404, description = "No such run, or no such file of it (a path that leaves the run's folder included).", body = ErrorBody),
+        (status = 409, description = "Larger than the API serves (256 MiB).", body = ErrorBody),
+    ))]
+pub(super) async fn run_file(
     id: String,
     tail: warp::path::Tail,
     _who: Identity,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use warp::ws::{Message, WebSocket};
 
@@ -31,8 +32,24 @@ const MAX_EVENTS_PER_FLUSH: usize = 64;
 /// taking CPU that a load test on the same machine needs.
 const MIN_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Serves one client until it goes away, stops taking what it is sent, or
+/// The WebSocket: status, config, metrics and logs pushed as they change.
+///
+/// Each message is a JSON text `{"type": …, "data": …}`: first the current
+/// `status` (a `Status`) and `config` (a `Config`), then `status`,
+/// `metrics` (a `MetricsPoint`), `logs` (`LogLine`s), `config`,
+/// `regression` and `lagged` (`{"missedEvents", "lastLogSeq"}`) events.
+/// A browser passes its token as `?access_token=`. The connection is
+/// served until the client goes away, stops taking what it is sent, or
 /// the service's events end.
+#[utoipa::path(get, path = "/ws", tag = "runs", operation_id = "websocket",
+    security(("bearer" = ["viewer"]), ("access_token" = ["viewer"])),
+    extensions(("x-websocket-messages" = json!({
+        "description": "Each text message the server sends.",
+        "oneOf": [{"$ref": "#/components/schemas/Event"}, {"$ref": "#/components/schemas/Notice"}]
+    }))),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol."),
+    ))]
 pub async fn serve_client(socket: WebSocket, service: Arc<Service>) {
     let (mut sink, mut incoming) = socket.split();
     // Subscribed first, then the snapshot: whatever changes after it
@@ -80,6 +97,26 @@ pub async fn serve_client(socket: WebSocket, service: Arc<Service>) {
     }
 }
 
+/// What the socket itself tells a client, besides the service's
+/// [`Event`]s (same `{"type", "data"}` shape).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(tag = "type", content = "data", rename_all = "camelCase")]
+pub enum Notice {
+    /// The client fell behind and missed events; the current status
+    /// follows.
+    Lagged(Lagged),
+}
+
+/// How much a client missed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Lagged {
+    /// Events it missed.
+    pub missed_events: u64,
+    /// The newest log line's `seq`, to reload from with `GET /logs?since=`.
+    pub last_log_seq: u64,
+}
+
 /// The events of one flush: every event in order, but of several status
 /// changes only the last (it says everything the earlier ones did).
 #[derive(Default)]
@@ -109,11 +146,13 @@ impl Batch {
     /// The client missed `missed` events: it is told so, and gets the
     /// status as it is now.
     fn lagged(&mut self, missed: u64, service: &Service) {
-        let notice = serde_json::json!({
-            "type": "lagged",
-            "data": {"missedEvents": missed, "lastLogSeq": service.last_log_seq()},
+        let notice = Notice::Lagged(Lagged {
+            missed_events: missed,
+            last_log_seq: service.last_log_seq(),
         });
-        self.items.push(Item::Own(notice.to_string()));
+        self.items.push(Item::Own(
+            serde_json::to_string(&notice).unwrap_or_default(),
+        ));
         let status = Event::Status(Box::new(service.status()));
         self.items.push(Item::Own(
             serde_json::to_string(&status).unwrap_or_default(),

@@ -14,7 +14,7 @@ use crate::model::{RunRecord, StepRecord, Summary};
 
 /// How much worse than its baseline a run may be before it is
 /// `regressed`. Each budget is checked for every entry of the suite.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Budgets {
     /// Largest rise of p95 latency, percent of the base's (default 10).
@@ -37,7 +37,7 @@ impl Default for Budgets {
 }
 
 /// A verdict on one figure, one entry or a whole run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Verdict {
     /// Within the budget (or no budget applies).
@@ -49,7 +49,7 @@ pub enum Verdict {
 }
 
 /// Two values of one figure.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Delta {
     /// The figure (`requestsPerSecond`, `http_req_duration p(95)`).
@@ -70,7 +70,7 @@ pub struct Delta {
 }
 
 /// How a threshold changed between the two runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ThresholdChange {
     /// Held in both.
@@ -88,7 +88,7 @@ pub enum ThresholdChange {
 }
 
 /// One threshold in both runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ThresholdDelta {
     /// Metric with tags.
@@ -104,7 +104,7 @@ pub struct ThresholdDelta {
 }
 
 /// One suite entry in both runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryComparison {
     /// `script#occurrence`.
@@ -126,7 +126,7 @@ pub struct EntryComparison {
 }
 
 /// Two runs compared (`GET /compare`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Comparison {
     /// The base run.
@@ -147,7 +147,7 @@ pub struct Comparison {
 /// budgets and, per baseline, each entry's headline figures. Every other
 /// metric stays in `GET /compare`: a watcher needs the verdict, not a
 /// report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegressionNotice {
     /// The run that ended.
@@ -162,7 +162,7 @@ pub struct RegressionNotice {
 
 /// One comparison's verdicts: [`Comparison`] without the per-metric
 /// deltas and thresholds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ComparisonVerdicts {
     /// The baseline run.
@@ -176,7 +176,7 @@ pub struct ComparisonVerdicts {
 }
 
 /// One entry's verdict and headline figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryVerdict {
     /// `script#occurrence`.

@@ -9,7 +9,7 @@ use super::HistoryError;
 use crate::model::{MetricsPoint, RunOutcome, RunRecord, RunRecordState};
 
 /// One run in a listing (`GET /runs`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunSummary {
     /// Run id.
@@ -50,7 +50,7 @@ pub struct RunFilter {
 }
 
 /// The `state` filter of a listing: an outcome, `running` or `regressed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum StateFilter {
     /// In progress.
@@ -68,7 +68,7 @@ pub enum StateFilter {
 }
 
 /// One point of a trend (`GET /trend`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrendPoint {
     /// The run.

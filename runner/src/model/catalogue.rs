@@ -6,7 +6,7 @@ use super::vocabulary::ScriptKind;
 use crate::contract;
 
 /// A script of the catalogue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScriptInfo {
     /// The name configs use.
@@ -23,7 +23,7 @@ pub struct ScriptInfo {
 }
 
 /// What k6 said about a k6 script.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TestInfo {
     /// It runs under the global load (it has a `default` function).

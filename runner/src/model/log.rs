@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract;
 
 /// Where a line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum LogStream {
     /// The step's stdout.
@@ -26,7 +26,9 @@ impl From<contract::OutputStream> for LogStream {
 }
 
 /// How serious a line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum LogLevel {
     /// `debug` and `trace`.
@@ -73,7 +75,7 @@ impl LogLevel {
 }
 
 /// One line of k6 output as the runner keeps it (`GET /api/k6/logs`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogLine {
     /// Increasing number, for `?since=`.

@@ -10,8 +10,10 @@
 //! - [`vocabulary`]: the enums shared with the contract (kinds, load modes,
 //!   error codes) and field errors.
 //! - [`catalogue`]: the scripts the runner offers.
+//! - [`config`]: the schema of the config document, which the core writes.
 
 pub mod catalogue;
+pub mod config;
 pub mod log;
 pub mod record;
 pub mod status;
@@ -19,6 +21,7 @@ pub mod summary;
 pub mod vocabulary;
 
 pub use catalogue::{ScriptInfo, TestInfo};
+pub use config::ConfigDocument;
 pub use log::{LogLevel, LogLine, LogStream};
 pub use record::{
     FileRecord, Regression, RegressionEntry, RunOutcome, RunRecord, RunRecordState, SnapshotRecord,

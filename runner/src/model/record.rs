@@ -7,7 +7,7 @@ use super::vocabulary::{LoadMode, ScriptKind};
 use crate::contract;
 
 /// A suite run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunRecord {
     /// Run id (sortable by start time).
@@ -24,6 +24,7 @@ pub struct RunRecord {
     /// Why it ended the way it did (stop, interruption), if not by itself.
     pub reason: Option<String>,
     /// The config it ran with (canonical JSON).
+    #[schema(value_type = super::ConfigDocument)]
     pub config: serde_json::Value,
     /// The k6 that ran it (`v1.1.0`).
     #[serde(default)]
@@ -61,7 +62,7 @@ impl RunRecord {
 }
 
 /// A run judged against its baselines' budgets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Regression {
     /// Some entry crossed a budget.
@@ -71,7 +72,7 @@ pub struct Regression {
 }
 
 /// One suite entry judged against its baseline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegressionEntry {
     /// `script#occurrence` (the second step of `a.js` is `a.js#2`).
@@ -83,7 +84,7 @@ pub struct RegressionEntry {
 }
 
 /// Where a run is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum RunRecordState {
     /// In progress.
@@ -97,7 +98,7 @@ pub enum RunRecordState {
 }
 
 /// How a run ended, in one word for badges, webhooks and history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum RunOutcome {
     /// Every step completed.
@@ -129,7 +130,7 @@ impl RunOutcome {
 }
 
 /// One step of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StepRecord {
     /// Step number, from 1.
@@ -177,7 +178,7 @@ pub struct StepRecord {
 }
 
 /// Where a step is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum StepState {
     /// Not started yet.
@@ -207,7 +208,7 @@ impl From<contract::Outcome> for StepState {
 }
 
 /// The settings a step ran with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StepSettings {
     /// Whose load options applied.
@@ -242,7 +243,7 @@ impl From<&contract::StepSettings> for StepSettings {
 }
 
 /// The copy a step ran from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotRecord {
     /// The archive (k6 scripts) or the folder of the copied script
@@ -258,7 +259,7 @@ pub struct SnapshotRecord {
 }
 
 /// A file of a step.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FileRecord {
     /// Relative path (`/`-separated).

@@ -6,7 +6,7 @@ use super::record::{RunOutcome, StepState};
 use crate::contract;
 
 /// The live state of the runner (`GET /api/k6/status`, `/ws` `status`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     /// A suite run is in progress.
@@ -52,7 +52,7 @@ pub struct Status {
 }
 
 /// One step of the run as the status shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StepStatus {
     /// Position, from 1.
@@ -68,7 +68,7 @@ pub struct StepStatus {
 }
 
 /// Whether a suite runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum RunState {
     /// Nothing runs.
@@ -81,7 +81,7 @@ pub enum RunState {
 }
 
 /// What the run is doing now.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ProgressPhase {
     /// A step runs.
@@ -92,7 +92,7 @@ pub enum ProgressPhase {
 }
 
 /// Progress of the current run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
     /// Current step, from 1.
@@ -114,7 +114,7 @@ pub struct Progress {
 }
 
 /// One live reading of a running step (`/ws` `metrics`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricsPoint {
     /// The run.

@@ -10,7 +10,7 @@ use super::vocabulary::{MetricKind, ValueKind};
 use crate::contract;
 
 /// Where a summary's numbers came from, best first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SummarySource {
     /// k6's `--summary-export` JSON: every number, full precision.
@@ -38,7 +38,7 @@ impl From<contract::SummarySource> for SummarySource {
 }
 
 /// Results of one step (or, inside `runs`, of one k6 run).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Where the numbers came from.
@@ -71,11 +71,12 @@ pub struct Summary {
     /// Each k6 run's summary, when a wrapper ran k6 more than once (the
     /// figures above are then only the exact sums).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
     pub runs: Vec<Summary>,
 }
 
 /// Latency statistics, ms.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Latency {
     /// Mean.
@@ -95,7 +96,7 @@ pub struct Latency {
 }
 
 /// One threshold.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Threshold {
     /// Metric with tags.
@@ -107,7 +108,7 @@ pub struct Threshold {
 }
 
 /// One metric as k6 reported it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricRecord {
     /// Name, with tags for a sub-metric (`my_trend{tag:a}`).

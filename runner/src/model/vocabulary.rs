@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract;
 
 /// How a script runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum ScriptKind {
     /// A k6 script (`.js`, `.mjs`, `.ts`), run with `k6 run`.
     #[serde(rename = "k6")]
@@ -28,7 +28,7 @@ impl From<contract::ScriptKind> for ScriptKind {
 }
 
 /// Whose load options a k6 step runs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum LoadMode {
     /// The entry's users and duration replace the script's own options.
@@ -47,7 +47,7 @@ impl From<contract::LoadMode> for LoadMode {
 }
 
 /// k6's metric types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum MetricKind {
     /// A sum.
@@ -72,7 +72,7 @@ impl From<contract::MetricKind> for MetricKind {
 }
 
 /// What a metric's values measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ValueKind {
     /// Milliseconds.
@@ -94,7 +94,7 @@ impl From<contract::ValueKind> for ValueKind {
 }
 
 /// Why a config was refused: the WIT's `error-code`, kebab-case as there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorCode {
     /// Not JSON.
@@ -175,7 +175,7 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// A field error as the API returns it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldErrorBody {
     /// The JSON field (`enabledScripts[2].users`).

@@ -176,6 +176,7 @@ pub(crate) enum ApiRoute {
     Start,
     Stop,
     Status,
+    Whoami,
     Logs,
     Metrics,
     Results,
@@ -196,6 +197,7 @@ pub(crate) enum ApiRoute {
     Audit,
     WebhookDeliveries,
     Health,
+    OpenApi,
     /// A path none of the above matches. The API answers only its own
     /// routes, so this stays at 0 unless a route is added without its
     /// pattern here.
@@ -205,12 +207,13 @@ pub(crate) enum ApiRoute {
 impl ApiRoute {
     /// Every route the API serves, `Other` left out.
     #[cfg(test)]
-    pub(crate) const SERVED: [ApiRoute; 25] = [
+    pub(crate) const SERVED: [ApiRoute; 27] = [
         Self::Config,
         Self::ConfigReset,
         Self::Start,
         Self::Stop,
         Self::Status,
+        Self::Whoami,
         Self::Logs,
         Self::Metrics,
         Self::Results,
@@ -231,6 +234,7 @@ impl ApiRoute {
         Self::Audit,
         Self::WebhookDeliveries,
         Self::Health,
+        Self::OpenApi,
     ];
 
     /// The route of `path` (relative to the API's mount point, with or
@@ -247,6 +251,7 @@ impl ApiRoute {
             ["start"] => Self::Start,
             ["stop"] => Self::Stop,
             ["status"] => Self::Status,
+            ["whoami"] => Self::Whoami,
             ["logs"] => Self::Logs,
             ["metrics"] => Self::Metrics,
             ["results"] => Self::Results,
@@ -267,6 +272,7 @@ impl ApiRoute {
             ["audit"] => Self::Audit,
             ["webhooks", "deliveries"] => Self::WebhookDeliveries,
             ["health"] => Self::Health,
+            ["openapi.json"] => Self::OpenApi,
             _ => Self::Other,
         }
     }
@@ -279,6 +285,7 @@ impl ApiRoute {
             Self::Start => "/start",
             Self::Stop => "/stop",
             Self::Status => "/status",
+            Self::Whoami => "/whoami",
             Self::Logs => "/logs",
             Self::Metrics => "/metrics",
             Self::Results => "/results",
@@ -299,6 +306,7 @@ impl ApiRoute {
             Self::Audit => "/audit",
             Self::WebhookDeliveries => "/webhooks/deliveries",
             Self::Health => "/health",
+            Self::OpenApi => "/openapi.json",
             Self::Other => "other",
         }
     }
@@ -340,6 +348,29 @@ mod tests {
         }
         for route in ApiRoute::SERVED {
             assert_ne!(route.pattern(), ApiRoute::Other.pattern());
+        }
+    }
+
+    /// The route patterns are the OpenAPI document's paths, one for one,
+    /// and each path is counted under itself: a route documented but not
+    /// labelled here (or the other way round) fails.
+    #[test]
+    fn route_patterns_are_the_documents_paths() {
+        let document: serde_json::Value =
+            serde_json::from_str(crate::api::openapi::document()).unwrap();
+        let documented: std::collections::BTreeSet<&str> = document["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let patterns = ApiRoute::SERVED
+            .iter()
+            .map(|route| route.pattern())
+            .collect();
+        assert_eq!(documented, patterns);
+        for path in documented {
+            assert_eq!(ApiRoute::of(path).pattern(), path);
         }
     }
 

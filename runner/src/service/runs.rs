@@ -17,7 +17,7 @@ use crate::supervisor::{self, SuiteRun, show_ended, step_statuses};
 const MAX_FILE_PATH_BYTES: usize = 1_024;
 
 /// A run that was just started.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StartedRun {
     /// Its id.

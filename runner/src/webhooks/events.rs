@@ -18,7 +18,7 @@ use crate::hub::Event;
 use crate::model::{Regression, RunOutcome, RunRecord, Status, StepState};
 
 /// A webhook event's `type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum EventKind {
     /// A run started.
     #[serde(rename = "run.started")]

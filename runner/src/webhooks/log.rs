@@ -15,7 +15,7 @@ use super::events::EventKind;
 pub const MAX_LOGGED_DELIVERIES: usize = 500;
 
 /// Where a delivery is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum DeliveryOutcome {
     /// Queued or being tried.
@@ -29,7 +29,7 @@ pub enum DeliveryOutcome {
 }
 
 /// One delivery, as `GET /api/k6/webhooks/deliveries` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryEntry {
     /// The delivery id (the payload's `id`).

@@ -1,0 +1,305 @@
+//! The API under test, and each answer checked against the document.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k6_runner::api::{Auth, openapi, routes};
+use k6_runner::auth::Tokens;
+use k6_runner::{Service, ServiceConfig};
+use serde_json::{Value, json};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+/// An operator's token.
+pub const OPERATOR: &str = "operator-secret-0123456789abcdef-ok";
+/// A viewer's token.
+pub const VIEWER: &str = "viewer-secret-0123456789abcdef-ok";
+/// A run id no run has.
+pub const UNKNOWN: &str = "20260101T000000Z";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the runner crate sits in the workspace")
+        .to_path_buf()
+}
+
+/// The k6 that `make test` installs (or `$K6`).
+fn k6() -> PathBuf {
+    std::env::var_os("K6")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".tools/k6/bin/k6"))
+}
+
+/// A config of one short k6 step, so that a run ends in seconds.
+pub fn one_step_config() -> Value {
+    json!({
+        "globalUserCount": 1,
+        "testDuration": "2s",
+        "rampUpDuration": 0,
+        "maxDuration": 30,
+        "enabledScripts": ["smoke.js"],
+        "intervalBetweenTests": 0
+    })
+}
+
+/// The document, parsed.
+pub fn document() -> Value {
+    serde_json::from_str(openapi::document()).expect("the document is JSON")
+}
+
+/// A validator of `schema`, a schema of the document: the document's
+/// components ride along, so that its `#/components/schemas/…` refs
+/// resolve as they do in the document. Stricter than the document: an
+/// object may have no property its schema does not name, so that a field
+/// sent but not described fails too.
+pub fn validator(document: &Value, schema: &Value) -> jsonschema::Validator {
+    let mut components = document["components"].clone();
+    closed(&mut components);
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": components,
+        "allOf": [schema],
+    });
+    jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("{e}: {schema}"))
+}
+
+/// Every object schema in `value` that names its properties, closed to
+/// others (where it does not say otherwise).
+fn closed(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                map.insert("additionalProperties".to_owned(), Value::Bool(false));
+            }
+            map.values_mut().for_each(closed);
+        }
+        Value::Array(items) => items.iter_mut().for_each(closed),
+        _ => {}
+    }
+}
+
+/// Why `instance` is not valid under `validator`, one line per error.
+pub fn errors_of(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect()
+}
+
+/// One answer of the API.
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let body = String::from_utf8_lossy(&self.body);
+        write!(f, "{} {}: {body}", self.status, self.content_type)
+    }
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// The routes of a service behind an operator's and a viewer's token,
+/// and every operation called so far.
+pub struct Checked {
+    /// The document.
+    pub document: Value,
+    /// The service behind the routes.
+    pub service: Arc<Service>,
+    routes: BoxedFilter<(Response,)>,
+    /// Every operation called so far, as `(method, path)` the way the
+    /// document writes them.
+    pub called: BTreeSet<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Checked {
+    /// The API over the example scripts, with the real k6.
+    pub async fn new() -> Self {
+        Self::with_k6(k6()).await
+    }
+
+    /// The API over the example scripts, with `k6` as its k6.
+    pub async fn with_k6(k6: PathBuf) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServiceConfig::new(
+            dir.path().join("data"),
+            vec![workspace_root().join("examples/scripts")],
+        );
+        config.k6 = Some(k6);
+        config.plugin.cache_dir = None;
+        let service = Service::start(config).await.unwrap();
+        let tokens = Tokens::parse(
+            &format!("olga:operator:{OPERATOR}\nvic:viewer:{VIEWER}"),
+            "test tokens",
+        )
+        .unwrap();
+        let routes = routes(service.clone(), Auth::Tokens(tokens));
+        Self {
+            document: document(),
+            service,
+            routes,
+            called: BTreeSet::new(),
+            _dir: dir,
+        }
+    }
+
+    pub fn request(method: &str, path: &str, token: Option<&str>) -> warp::test::RequestBuilder {
+        let request = warp::test::request().method(method).path(path);
+        match token {
+            Some(secret) => request.header("authorization", format!("Bearer {secret}")),
+            None => request,
+        }
+    }
+
+    /// `method path` (documented as `template`) with `token`.
+    pub async fn call(
+        &mut self,
+        method: &str,
+        template: &str,
+        path: &str,
+        token: Option<&str>,
+    ) -> Answer {
+        self.send(method, template, Self::request(method, path, token))
+            .await
+    }
+
+    /// `request`, the operation `method template`, checked against the
+    /// document.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        template: &str,
+        request: warp::test::RequestBuilder,
+    ) -> Answer {
+        let response = request.reply(&self.routes).await;
+        let answer = Answer {
+            status: response.status().as_u16(),
+            content_type: response
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default(),
+            body: response.body().to_vec(),
+        };
+        self.check(method, template, &answer);
+        self.called
+            .insert((method.to_ascii_lowercase(), template.to_owned()));
+        answer
+    }
+
+    fn check(&self, method: &str, template: &str, answer: &Answer) {
+        let what = format!("{method} {template} → {}", answer.status);
+        let operation = &self.document["paths"][template][method.to_ascii_lowercase()];
+        assert!(operation.is_object(), "{what}: not in the document");
+        let response = &operation["responses"][answer.status.to_string()];
+        assert!(
+            response.is_object(),
+            "{what}: status not documented: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let Some(content) = response["content"].as_object() else {
+            assert!(answer.body.is_empty(), "{what}: a body, none documented");
+            return;
+        };
+        let media = answer.content_type.split(';').next().unwrap_or("").trim();
+        let documented = content
+            .get(media)
+            .unwrap_or_else(|| panic!("{what}: {media:?} is not one of {:?}", content.keys()));
+        // A file's JSON is the step's own, not the API's: no schema.
+        if documented.get("schema").is_none() || media != "application/json" {
+            return;
+        }
+        let errors = errors_of(
+            &validator(&self.document, &documented["schema"]),
+            &answer.json(),
+        );
+        assert!(
+            errors.is_empty(),
+            "{what}: the body breaks its schema: {errors:#?}\n{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+
+    /// `PUT /config` with `body` as JSON.
+    pub async fn put_config(&mut self, body: &Value, token: &str) -> Answer {
+        let request = Self::request("PUT", "/config", Some(token))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        self.send("PUT", "/config", request).await
+    }
+
+    /// Polls `/status` until no run is active (bounded: 60 s).
+    pub async fn wait_idle(&mut self) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let status = self
+                .call("GET", "/status", "/status", Some(VIEWER))
+                .await
+                .json();
+            if status["isRunning"] == false {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "still running: {status}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A viewer's WebSocket.
+    pub async fn socket(&self) -> warp::test::WsClient {
+        warp::test::ws()
+            .path(&format!("/ws?access_token={VIEWER}"))
+            .handshake(self.routes.clone())
+            .await
+            .expect("a viewer's token opens the socket")
+    }
+
+    /// Every message `socket` has sent so far, each checked against the
+    /// document's `x-websocket-messages`; the `type`s seen.
+    pub async fn socket_messages(&self, socket: &mut warp::test::WsClient) -> BTreeSet<String> {
+        let schema = &self.document["paths"]["/ws"]["get"]["x-websocket-messages"];
+        let validator = validator(&self.document, schema);
+        let mut seen = BTreeSet::new();
+        // Bounded: a run of seconds sends far fewer.
+        for _ in 0..10_000 {
+            let Ok(message) = tokio::time::timeout(Duration::from_millis(500), socket.recv()).await
+            else {
+                return seen;
+            };
+            let message = message.expect("the socket stays open");
+            let Ok(text) = message.to_str() else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(text).unwrap();
+            let errors = errors_of(&validator, &value);
+            assert!(errors.is_empty(), "{errors:#?}\n{value}");
+            seen.insert(value["type"].as_str().unwrap_or_default().to_owned());
+        }
+        panic!("the socket does not stop sending");
+    }
+
+    /// Every operation of the document, as `(method, path)`.
+    pub fn documented(&self) -> BTreeSet<(String, String)> {
+        let paths = self.document["paths"].as_object().unwrap();
+        paths
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |method| (method.clone(), path.clone()))
+            })
+            .collect()
+    }
+}
