@@ -3,156 +3,10 @@
 //! real data directory, real k6 for the one run): no socket, no server
 //! process, so the whole surface is checked in seconds.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use k6_runner::api::{Auth, routes};
-use k6_runner::auth::Tokens;
-use k6_runner::{Service, ServiceConfig};
 use serde_json::{Value, json};
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
-
-const OPERATOR: &str = "operator-secret-0123456789abcdef-ok";
-const VIEWER: &str = "viewer-secret-0123456789abcdef-ok";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the runner crate sits in the workspace")
-        .to_path_buf()
-}
-
-/// The k6 that `make test` installs (or `$K6`).
-fn k6() -> PathBuf {
-    std::env::var_os("K6")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".tools/k6/bin/k6"))
-}
-
-/// A service on a fresh data directory over the example scripts, and its
-/// routes behind an operator's and a viewer's token.
-struct Api {
-    service: Arc<Service>,
-    routes: BoxedFilter<(Response,)>,
-    _dir: tempfile::TempDir,
-}
-
-impl Api {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = ServiceConfig::new(
-            dir.path().join("data"),
-            vec![workspace_root().join("examples/scripts")],
-        );
-        config.k6 = Some(k6());
-        config.plugin.cache_dir = None;
-        let service = Service::start(config).await.unwrap();
-        let tokens = Tokens::parse(
-            &format!("olga:operator:{OPERATOR}\nvic:viewer:{VIEWER}"),
-            "test tokens",
-        )
-        .unwrap();
-        let routes = routes(service.clone(), Auth::Tokens(tokens));
-        Self {
-            service,
-            routes,
-            _dir: dir,
-        }
-    }
-
-    fn request(&self, method: &str, path: &str, token: Option<&str>) -> warp::test::RequestBuilder {
-        let request = warp::test::request().method(method).path(path);
-        match token {
-            Some(secret) => request.header("authorization", format!("Bearer {secret}")),
-            None => request,
-        }
-    }
-
-    async fn send(&self, request: warp::test::RequestBuilder) -> Answer {
-        let response = request.reply(&self.routes).await;
-        Answer {
-            status: response.status().as_u16(),
-            content_type: response
-                .headers()
-                .get("content-type")
-                .map(|v| v.to_str().unwrap().to_owned())
-                .unwrap_or_default(),
-            challenge: response
-                .headers()
-                .get("www-authenticate")
-                .map(|v| v.to_str().unwrap().to_owned()),
-            body: String::from_utf8_lossy(response.body()).into_owned(),
-        }
-    }
-
-    async fn call(&self, method: &str, path: &str, token: Option<&str>) -> Answer {
-        self.send(self.request(method, path, token)).await
-    }
-
-    async fn put_config(&self, body: &Value) -> Answer {
-        self.send(
-            self.request("PUT", "/config", Some(OPERATOR))
-                .header("content-type", "application/json")
-                .body(body.to_string()),
-        )
-        .await
-    }
-
-    /// Polls `/status` until no run is active (bounded: 60 s).
-    async fn wait_idle(&self) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let status = self.call("GET", "/status", Some(VIEWER)).await.json();
-            if status["isRunning"] == false {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "still running: {status}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    content_type: String,
-    challenge: Option<String>,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        assert!(
-            self.content_type.starts_with("application/json"),
-            "{} is not JSON: {}",
-            self.content_type,
-            self.body
-        );
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
-    /// The `error` of an error body, which every error status has.
-    fn error(&self) -> String {
-        self.json()["error"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no error message: {}", self.body))
-            .to_owned()
-    }
-}
-
-/// A config of one short k6 step, so the run below ends in seconds.
-fn one_step_config() -> Value {
-    json!({
-        "globalUserCount": 1,
-        "testDuration": "2s",
-        "rampUpDuration": 0,
-        "maxDuration": 30,
-        "enabledScripts": ["smoke.js"],
-        "intervalBetweenTests": 0
-    })
-}
+use testkit::in_process::{InProcess as Api, OPERATOR, VIEWER, one_step_config};
 
 #[tokio::test]
 async fn every_read_route_answers_a_viewer_and_refuses_everyone_else() {
@@ -228,8 +82,7 @@ async fn control_routes_need_an_operator_and_a_same_origin_page() {
         ("DELETE", "/runs/20260101-000000-000/baseline"),
     ];
     for (method, path) in controls {
-        let request = api
-            .request(method, path, Some(VIEWER))
+        let request = Api::request(method, path, Some(VIEWER))
             .header("content-type", "application/json")
             .body(one_step_config().to_string());
         let answer = api.send(request).await;
@@ -242,8 +95,7 @@ async fn control_routes_need_an_operator_and_a_same_origin_page() {
         assert_eq!(anonymous.status, 401, "{method} {path}: {anonymous:?}");
     }
     // A foreign page driving an operator's browser.
-    let forged = api
-        .request("POST", "/start", Some(OPERATOR))
+    let forged = Api::request("POST", "/start", Some(OPERATOR))
         .header("host", "127.0.0.1:8080")
         .header("origin", "http://evil.example");
     let answer = api.send(forged).await;
@@ -299,29 +151,25 @@ async fn bad_requests_get_their_status_and_say_why() {
 
     // 422 too for JSON the core cannot read (it is the one reader of a
     // config); 400: not text; 415: not said to be JSON; 413: too large.
-    let garbage = api
-        .request("PUT", "/config", Some(OPERATOR))
+    let garbage = Api::request("PUT", "/config", Some(OPERATOR))
         .header("content-type", "application/json")
         .body("{not json");
     let answer = api.send(garbage).await;
     assert_eq!(answer.status, 422, "{answer:?}");
     assert_eq!(answer.json()["fields"][0]["code"], "malformed-json");
-    let binary = api
-        .request("PUT", "/config", Some(OPERATOR))
+    let binary = Api::request("PUT", "/config", Some(OPERATOR))
         .header("content-type", "application/json")
         .body(vec![0xff, 0xfe, b'{', b'}']);
     let answer = api.send(binary).await;
     assert_eq!(answer.status, 400, "{answer:?}");
     assert!(answer.error().contains("UTF-8"), "{answer:?}");
-    let plain = api
-        .request("PUT", "/config", Some(OPERATOR))
+    let plain = Api::request("PUT", "/config", Some(OPERATOR))
         .header("content-type", "text/plain")
         .body(one_step_config().to_string());
     let answer = api.send(plain).await;
     assert_eq!(answer.status, 415, "{answer:?}");
     assert!(answer.error().contains("text/plain"), "{answer:?}");
-    let huge = api
-        .request("PUT", "/config", Some(OPERATOR))
+    let huge = Api::request("PUT", "/config", Some(OPERATOR))
         .header("content-type", "application/json")
         .body(vec![b' '; k6_runner::api::MAX_BODY_BYTES as usize + 1]);
     assert_eq!(api.send(huge).await.status, 413);
@@ -375,8 +223,7 @@ async fn bad_requests_get_their_status_and_say_why() {
         assert_eq!(answer.status, 405, "{method} {path}: {answer:?}");
     }
     // Not ours: passed on, so a host can match its own routes there.
-    let rejection = api
-        .request("GET", "/no-such-route", Some(VIEWER))
+    let rejection = Api::request("GET", "/no-such-route", Some(VIEWER))
         .filter(&api.routes)
         .await;
     assert!(

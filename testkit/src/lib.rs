@@ -8,6 +8,8 @@
 //!   and the real k6.
 //! - [`api`]: a JSON client for the runner's API and readers of its
 //!   answers.
+//! - [`in_process`]: the API of a service in the test's own process,
+//!   through `warp::test`.
 //! - [`stand_in`]: a local stand-in for the public demo services that the
 //!   scripts in `tests/corpus/` call (QuickPizza, httpbin, the old test.k6.io
 //!   PHP site, test-api.k6.io, the QuickPizza "legacy" page), reachable from a
@@ -18,6 +20,7 @@
 
 pub mod api;
 pub mod corpus;
+pub mod in_process;
 pub mod process;
 pub mod runner;
 pub mod stand_in;

@@ -1,49 +1,15 @@
 //! The API under test, and each answer checked against the document.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
-use k6_runner::api::{Auth, openapi, routes};
-use k6_runner::auth::Tokens;
-use k6_runner::{Service, ServiceConfig};
+use k6_runner::api::openapi;
 use serde_json::{Value, json};
-use warp::filters::BoxedFilter;
-use warp::reply::Response;
+pub use testkit::in_process::{Answer, InProcess, OPERATOR, VIEWER, one_step_config};
 
-/// An operator's token.
-pub const OPERATOR: &str = "operator-secret-0123456789abcdef-ok";
-/// A viewer's token.
-pub const VIEWER: &str = "viewer-secret-0123456789abcdef-ok";
 /// A run id no run has.
 pub const UNKNOWN: &str = "20260101T000000Z";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the runner crate sits in the workspace")
-        .to_path_buf()
-}
-
-/// The k6 that `make test` installs (or `$K6`).
-fn k6() -> PathBuf {
-    std::env::var_os("K6")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".tools/k6/bin/k6"))
-}
-
-/// A config of one short k6 step, so that a run ends in seconds.
-pub fn one_step_config() -> Value {
-    json!({
-        "globalUserCount": 1,
-        "testDuration": "2s",
-        "rampUpDuration": 0,
-        "maxDuration": 30,
-        "enabledScripts": ["smoke.js"],
-        "intervalBetweenTests": 0
-    })
-}
 
 /// The document, parsed.
 pub fn document() -> Value {
@@ -89,78 +55,40 @@ pub fn errors_of(validator: &jsonschema::Validator, instance: &Value) -> Vec<Str
         .collect()
 }
 
-/// One answer of the API.
-pub struct Answer {
-    pub status: u16,
-    pub content_type: String,
-    pub body: Vec<u8>,
-}
-
-impl std::fmt::Debug for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let body = String::from_utf8_lossy(&self.body);
-        write!(f, "{} {}: {body}", self.status, self.content_type)
-    }
-}
-
-impl Answer {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-}
-
 /// The routes of a service behind an operator's and a viewer's token,
 /// and every operation called so far.
 pub struct Checked {
     /// The document.
     pub document: Value,
-    /// The service behind the routes.
-    pub service: Arc<Service>,
-    routes: BoxedFilter<(Response,)>,
+    /// The API under test.
+    pub api: InProcess,
     /// Every operation called so far, as `(method, path)` the way the
     /// document writes them.
     pub called: BTreeSet<(String, String)>,
-    _dir: tempfile::TempDir,
 }
 
 impl Checked {
     /// The API over the example scripts, with the real k6.
     pub async fn new() -> Self {
-        Self::with_k6(k6()).await
+        Self::over(InProcess::new().await)
     }
 
     /// The API over the example scripts, with `k6` as its k6.
     pub async fn with_k6(k6: PathBuf) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = ServiceConfig::new(
-            dir.path().join("data"),
-            vec![workspace_root().join("examples/scripts")],
-        );
-        config.k6 = Some(k6);
-        config.plugin.cache_dir = None;
-        let service = Service::start(config).await.unwrap();
-        let tokens = Tokens::parse(
-            &format!("olga:operator:{OPERATOR}\nvic:viewer:{VIEWER}"),
-            "test tokens",
-        )
-        .unwrap();
-        let routes = routes(service.clone(), Auth::Tokens(tokens));
+        Self::over(InProcess::with_k6(k6).await)
+    }
+
+    fn over(api: InProcess) -> Self {
         Self {
             document: document(),
-            service,
-            routes,
+            api,
             called: BTreeSet::new(),
-            _dir: dir,
         }
     }
 
+    /// A request of `method path` with `token`.
     pub fn request(method: &str, path: &str, token: Option<&str>) -> warp::test::RequestBuilder {
-        let request = warp::test::request().method(method).path(path);
-        match token {
-            Some(secret) => request.header("authorization", format!("Bearer {secret}")),
-            None => request,
-        }
+        InProcess::request(method, path, token)
     }
 
     /// `method path` (documented as `template`) with `token`.
@@ -183,16 +111,7 @@ impl Checked {
         template: &str,
         request: warp::test::RequestBuilder,
     ) -> Answer {
-        let response = request.reply(&self.routes).await;
-        let answer = Answer {
-            status: response.status().as_u16(),
-            content_type: response
-                .headers()
-                .get("content-type")
-                .map(|v| v.to_str().unwrap().to_owned())
-                .unwrap_or_default(),
-            body: response.body().to_vec(),
-        };
+        let answer = self.api.send(request).await;
         self.check(method, template, &answer);
         self.called
             .insert((method.to_ascii_lowercase(), template.to_owned()));
@@ -207,7 +126,7 @@ impl Checked {
         assert!(
             response.is_object(),
             "{what}: status not documented: {}",
-            String::from_utf8_lossy(&answer.body)
+            answer.body
         );
         let Some(content) = response["content"].as_object() else {
             assert!(answer.body.is_empty(), "{what}: a body, none documented");
@@ -228,39 +147,27 @@ impl Checked {
         assert!(
             errors.is_empty(),
             "{what}: the body breaks its schema: {errors:#?}\n{}",
-            String::from_utf8_lossy(&answer.body)
+            answer.body
         );
     }
 
     /// `PUT /config` with `body` as JSON.
     pub async fn put_config(&mut self, body: &Value, token: &str) -> Answer {
-        let request = Self::request("PUT", "/config", Some(token))
-            .header("content-type", "application/json")
-            .body(body.to_string());
+        let request = InProcess::put_config_request(body, token);
         self.send("PUT", "/config", request).await
     }
 
     /// Polls `/status` until no run is active (bounded: 60 s).
     pub async fn wait_idle(&mut self) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let status = self
-                .call("GET", "/status", "/status", Some(VIEWER))
-                .await
-                .json();
-            if status["isRunning"] == false {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "still running: {status}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.called.insert(("get".to_owned(), "/status".to_owned()));
+        self.api.wait_idle().await
     }
 
     /// A viewer's WebSocket.
     pub async fn socket(&self) -> warp::test::WsClient {
         warp::test::ws()
             .path(&format!("/ws?access_token={VIEWER}"))
-            .handshake(self.routes.clone())
+            .handshake(self.api.routes.clone())
             .await
             .expect("a viewer's token opens the socket")
     }

@@ -435,7 +435,7 @@ async fn every_route_answers_as_the_document_says() {
         missing.is_empty() && undocumented.is_empty(),
         "documented but not called: {missing:?}; called but not documented: {undocumented:?}"
     );
-    api.service.shutdown().await;
+    api.api.service.shutdown().await;
 }
 
 /// Without a usable k6 the runner still serves, and its refusals are the
@@ -455,5 +455,5 @@ async fn without_k6_the_refusals_are_documented_too() {
         .call("GET", "/export/k6-operator", export, Some(VIEWER))
         .await;
     assert_eq!(answer.status, 503, "{answer:?}");
-    api.service.shutdown().await;
+    api.api.service.shutdown().await;
 }
