@@ -15,7 +15,7 @@ use crate::audit::{AuditEntry, AuditOutcome, config_diff};
 use crate::auth::Identity;
 use crate::contract::StopCause;
 use crate::hub::LogFilter;
-use crate::model::LogLevel;
+use crate::model::{LogLevel, StartedBy};
 use crate::service::Service;
 
 /// Lines returned by `GET /logs` (and entries by `GET /audit`) when no
@@ -104,7 +104,10 @@ pub async fn reset_config(who: Identity, service: Arc<Service>) -> Result<Respon
 
 /// `POST /start`
 pub async fn start(who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
-    let result = service.start_run().await.map_err(ApiError::from);
+    let by = StartedBy::Operator {
+        name: who.name.clone(),
+    };
+    let result = service.start_run_by(by).await.map_err(ApiError::from);
     audit(&service, &who, "run.start", &result, |started| {
         (Some(format!("run {}", started.run_id)), None)
     });

@@ -30,6 +30,9 @@
 //! | WS | /ws | status, metrics and logs pushed |
 //! | GET | /audit | the audit log's newest entries (operators) |
 //! | GET | /webhooks/deliveries | the newest webhook deliveries, newest first (`?limit=`; operators) |
+//! | GET, POST | /schedules | the schedules; a new one (operators; see `schedules`) |
+//! | GET, PUT, DELETE | /schedules/{id} | a schedule; replace it, delete it (operators) |
+//! | GET | /schedules/{id}/fires | its newest fires, newest first (`?limit=`) |
 //! | GET | /health | readiness, open to all (see `health`) |
 //!
 //! Every answer is counted in `k6_runner_api_requests_total` by its
@@ -37,8 +40,8 @@
 //! serves the Prometheus text; the standalone server mounts it at `/metrics`).
 //!
 //! GET routes and the WebSocket need the viewer role; config changes,
-//! start, stop, deleting runs, baselines, the audit log and the webhook
-//! deliveries need the operator role (see [`Auth`]).
+//! start, stop, deleting runs, baselines, schedule changes, the audit log
+//! and the webhook deliveries need the operator role (see [`Auth`]).
 //! `/health` alone needs no role: it tells a supervisor whether the runner
 //! can run k6, and nothing else.
 
@@ -51,6 +54,7 @@ mod history;
 mod query;
 mod reports;
 mod runs;
+mod schedules;
 mod ws;
 
 use std::sync::Arc;
@@ -231,6 +235,8 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .or(runs::routes(service.clone(), view))
         .unify()
         .or(history::routes(service.clone(), view, operate))
+        .unify()
+        .or(schedules::routes(service.clone(), view, operate))
         .unify()
         .or(reports::routes(service.clone(), view))
         .unify()

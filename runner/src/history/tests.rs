@@ -19,6 +19,7 @@ fn record(id: &str, started_at: &str, rps: f64) -> RunRecord {
         k6_version: Some("v1.1.0".into()),
         runner_version: Some("0.1.0".into()),
         regression: None,
+        started_by: None,
         steps: vec![StepRecord {
             step: 1,
             script: "smoke.js".into(),

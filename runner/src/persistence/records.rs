@@ -232,6 +232,7 @@ mod tests {
             k6_version: None,
             runner_version: None,
             regression: None,
+            started_by: None,
             steps: Vec::new(),
         }
     }

@@ -8,6 +8,7 @@ use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEn
 use warp::http::{Method, StatusCode};
 
 use crate::model::{RunOutcome, StepState};
+use crate::schedules::FireOutcome;
 use crate::webhooks::{DeliveryOutcome, EventKind};
 
 /// `outcome` of `k6_runner_runs_total`.
@@ -27,6 +28,25 @@ pub(crate) struct StepLabels {
 pub(crate) struct WebhookLabels {
     pub(crate) event: EventKind,
     pub(crate) outcome: DeliveryOutcome,
+}
+
+/// `outcome` of `k6_runner_schedule_fires_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct FireLabels {
+    pub(crate) outcome: FireOutcome,
+}
+
+/// The outcomes a schedule's fire ends with, every one counted from 0.
+pub(crate) const FIRE_OUTCOMES: [FireOutcome; 3] = [
+    FireOutcome::Started,
+    FireOutcome::Skipped,
+    FireOutcome::Failed,
+];
+
+impl EncodeLabelValue for FireOutcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
 }
 
 /// The outcomes a delivery ends with, every one of which is counted from 0.
@@ -195,6 +215,9 @@ pub(crate) enum ApiRoute {
     Ws,
     Audit,
     WebhookDeliveries,
+    Schedules,
+    Schedule,
+    ScheduleFires,
     Health,
     /// A path none of the above matches. The API answers only its own
     /// routes, so this stays at 0 unless a route is added without its
@@ -205,7 +228,7 @@ pub(crate) enum ApiRoute {
 impl ApiRoute {
     /// Every route the API serves, `Other` left out.
     #[cfg(test)]
-    pub(crate) const SERVED: [ApiRoute; 25] = [
+    pub(crate) const SERVED: [ApiRoute; 28] = [
         Self::Config,
         Self::ConfigReset,
         Self::Start,
@@ -230,6 +253,9 @@ impl ApiRoute {
         Self::Ws,
         Self::Audit,
         Self::WebhookDeliveries,
+        Self::Schedules,
+        Self::Schedule,
+        Self::ScheduleFires,
         Self::Health,
     ];
 
@@ -266,6 +292,9 @@ impl ApiRoute {
             ["ws"] => Self::Ws,
             ["audit"] => Self::Audit,
             ["webhooks", "deliveries"] => Self::WebhookDeliveries,
+            ["schedules"] => Self::Schedules,
+            ["schedules", _] => Self::Schedule,
+            ["schedules", _, "fires"] => Self::ScheduleFires,
             ["health"] => Self::Health,
             _ => Self::Other,
         }
@@ -298,6 +327,9 @@ impl ApiRoute {
             Self::Ws => "/ws",
             Self::Audit => "/audit",
             Self::WebhookDeliveries => "/webhooks/deliveries",
+            Self::Schedules => "/schedules",
+            Self::Schedule => "/schedules/{id}",
+            Self::ScheduleFires => "/schedules/{id}/fires",
             Self::Health => "/health",
             Self::Other => "other",
         }
@@ -331,6 +363,9 @@ mod tests {
             ("/compare/report.html", ApiRoute::CompareReport),
             ("/export/k6-operator", ApiRoute::ExportK6Operator),
             ("/webhooks/deliveries", ApiRoute::WebhookDeliveries),
+            ("/schedules", ApiRoute::Schedules),
+            ("/schedules/3", ApiRoute::Schedule),
+            ("/schedules/3/fires", ApiRoute::ScheduleFires),
             ("/runs/x/files", ApiRoute::RunFile),
             ("/runs/x/y", ApiRoute::Other),
             ("/nothing/here", ApiRoute::Other),

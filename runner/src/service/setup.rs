@@ -120,6 +120,7 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
         retention: config.retention,
         metrics,
         webhooks: Arc::new(DeliveryLog::default()),
+        schedules: Arc::default(),
     }))
     .inspect(|service| {
         let pruning = service.clone();
@@ -136,6 +137,7 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
             service.webhooks.clone(),
             service.metrics.clone(),
         )?;
+        crate::schedules::spawn(&service);
         Ok(service)
     })
 }

@@ -76,6 +76,7 @@ fn run(id: &str, steps: Vec<StepRecord>) -> RunRecord {
         k6_version: None,
         runner_version: None,
         regression: None,
+        started_by: None,
         steps,
     }
 }
