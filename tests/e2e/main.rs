@@ -14,6 +14,7 @@ mod prometheus;
 mod real_suites;
 mod records;
 mod runner;
+mod schedules;
 mod security;
 mod sidecar;
 mod suite;
