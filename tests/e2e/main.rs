@@ -22,5 +22,6 @@ mod suite;
 mod support;
 mod ui;
 mod ui_history;
+mod ui_schedules;
 mod webhooks;
 mod websocket;
