@@ -26,7 +26,11 @@ struct Api {
 
 impl Api {
     async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::in_dir(tempfile::tempdir().unwrap()).await
+    }
+
+    /// A service on `dir`'s data directory (kept as it is).
+    async fn in_dir(dir: tempfile::TempDir) -> Self {
         let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/scripts");
         let mut config = ServiceConfig::new(dir.path().join("data"), vec![scripts]);
         config.k6 = Some("/nonexistent/k6".into());
@@ -374,5 +378,56 @@ async fn a_fire_is_recorded_with_its_outcome_and_audited_as_the_schedule() {
             .0,
         404
     );
+    api.service.shutdown().await;
+}
+
+#[tokio::test]
+async fn schedules_survive_a_restart_and_a_rebuilt_history_database() {
+    let api = Api::new().await;
+    for cron in ["0 3 * * *", "0 4 * * *"] {
+        let body = json!({ "cron": cron }).to_string();
+        let (status, _) = api
+            .call("POST", "/schedules", Some(OPERATOR), Some(&body))
+            .await;
+        assert_eq!(status, 201);
+    }
+    assert_eq!(
+        api.call("DELETE", "/schedules/1", Some(OPERATOR), None)
+            .await
+            .0,
+        200
+    );
+    let (_, before) = api.call("GET", "/schedules", Some(VIEWER), None).await;
+    api.service.shutdown().await;
+    let Api {
+        service,
+        routes,
+        _dir: dir,
+    } = api;
+    drop((service, routes));
+
+    // The database lost (as when a corrupt one is set aside and rebuilt
+    // from the run folders): the schedules come back from their copy.
+    let data = dir.path().join("data");
+    for file in ["history.sqlite", "history.sqlite-wal", "history.sqlite-shm"] {
+        let _ = std::fs::remove_file(data.join(file));
+    }
+    assert!(data.join(k6_runner::schedules::SCHEDULES_FILE).is_file());
+    let api = Api::in_dir(dir).await;
+    let (_, after) = api.call("GET", "/schedules", Some(VIEWER), None).await;
+    assert_eq!(after.as_array().unwrap().len(), 1, "{after}");
+    assert_eq!(after[0]["id"], 2);
+    assert_eq!(after[0]["cron"], before[0]["cron"]);
+    assert_eq!(after[0]["createdAt"], before[0]["createdAt"]);
+    // A deleted schedule's id is not given again, even after the rebuild.
+    let (_, created) = api
+        .call(
+            "POST",
+            "/schedules",
+            Some(OPERATOR),
+            Some(r#"{"cron": "0 5 * * *"}"#),
+        )
+        .await;
+    assert_eq!(created["id"], 3, "{created}");
     api.service.shutdown().await;
 }

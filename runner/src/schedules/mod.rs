@@ -18,9 +18,11 @@
 //! - `model`: the API's types and the checks of a schedule's body.
 //! - `timing`: a pattern and zone, parsed; the next fires.
 //! - `store`: the rows, in the history database.
+//! - `mirror`: their copy in `schedules.json`, for a rebuilt database.
 //! - `scheduler`: the task that fires them.
 //! - `port`: the scheduler's view of the runner.
 
+mod mirror;
 mod model;
 mod port;
 pub mod scheduler;
@@ -34,6 +36,7 @@ use chrono::Utc;
 use crate::history::HistoryError;
 use crate::model::FieldErrorBody;
 use crate::service::Service;
+pub use mirror::{SCHEDULES_FILE, restore};
 pub use model::{
     Fire, FireOutcome, MAX_CRON_BYTES, MAX_NAME_CHARS, NEXT_FIRES, NextFire, Schedule,
     ScheduleInput, ScheduleView,
@@ -113,7 +116,11 @@ pub async fn create(service: &Service, body: &[u8]) -> Result<ScheduleView, Sche
     let now = utc_text(Utc::now());
     let schedule = service
         .history()
-        .call(move |conn, _| store::create(conn, &input, &now))
+        .call(move |conn, data| {
+            let schedule = store::create(conn, &input, &now)?;
+            mirror::save(conn, data);
+            Ok(schedule)
+        })
         .await?;
     service.schedule_signals().changed();
     view(service, schedule).await
@@ -130,7 +137,11 @@ pub async fn update(
     let now = utc_text(Utc::now());
     let schedule = service
         .history()
-        .call(move |conn, _| store::update(conn, key, &input, &now))
+        .call(move |conn, data| {
+            let schedule = store::update(conn, key, &input, &now)?;
+            mirror::save(conn, data);
+            Ok(schedule)
+        })
         .await?
         .ok_or_else(|| ScheduleError::NotFound(id.to_owned()))?;
     service.schedule_signals().changed();
@@ -143,7 +154,11 @@ pub async fn delete(service: &Service, id: &str) -> Result<u64, ScheduleError> {
     let key = parse_id(id)?;
     if !service
         .history()
-        .call(move |conn, _| store::delete(conn, key))
+        .call(move |conn, data| {
+            let deleted = store::delete(conn, key)?;
+            mirror::save(conn, data);
+            Ok(deleted)
+        })
         .await?
     {
         return Err(ScheduleError::NotFound(id.to_owned()));

@@ -154,7 +154,7 @@ fn body_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldErr
 }
 
 /// A stored schedule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Schedule {
     /// Its id (never reused after a delete).

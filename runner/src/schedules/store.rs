@@ -82,6 +82,29 @@ pub fn create(
     get(conn, id)?.ok_or(HistoryError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
 }
 
+/// Stores `schedules` as they are, ids included (the copy restored into
+/// a rebuilt database), in one transaction.
+pub fn insert_all(conn: &mut Connection, schedules: &[Schedule]) -> Result<(), HistoryError> {
+    let tx = conn.transaction()?;
+    for s in schedules {
+        tx.execute(
+            "INSERT INTO schedules (id, name, cron, timezone, enabled, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                s.id,
+                s.name,
+                s.cron,
+                s.timezone,
+                s.enabled,
+                s.created_at,
+                s.updated_at
+            ],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// Replaces schedule `id`'s fields; `None` if there is no such schedule.
 pub fn update(
     conn: &Connection,

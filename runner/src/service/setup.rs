@@ -155,6 +155,14 @@ async fn open_history(data: &DataDir) -> Result<History, ServiceError> {
     if let Some(aside) = report.set_aside {
         tracing::warn!(aside = %aside.display(), imported = report.import.imported, "the history database was rebuilt from the run folders; the unusable file is kept");
     }
+    // Before the API or the scheduler can see the table empty.
+    let restored = crate::schedules::restore(&history).await?;
+    if restored > 0 {
+        tracing::warn!(
+            restored,
+            "schedules restored from their copy into the history database"
+        );
+    }
     Ok(history)
 }
 
