@@ -65,7 +65,7 @@ impl Api {
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
-                .body(body.to_owned());
+                .body(body);
         }
         let response = request.reply(&self.routes).await;
         let text = String::from_utf8_lossy(response.body()).into_owned();

@@ -76,14 +76,14 @@ mod tests {
         let copied: Vec<Schedule> =
             serde_json::from_slice(&std::fs::read(dir.path().join(SCHEDULES_FILE)).unwrap())
                 .unwrap();
-        assert_eq!(copied, [second.clone()]);
+        assert_eq!(copied, std::slice::from_ref(&second));
 
         // A rebuilt database: the schedule comes back with its id, and
         // the next one still gets a new id.
         let mut rebuilt = Connection::open_in_memory().unwrap();
         crate::history::migrate(&mut rebuilt).unwrap();
         store::insert_all(&mut rebuilt, &copied).unwrap();
-        assert_eq!(store::list(&rebuilt).unwrap(), [second.clone()]);
+        assert_eq!(store::list(&rebuilt).unwrap(), copied);
         assert_eq!(
             store::create(&rebuilt, &input, "t").unwrap().id,
             second.id + 1
