@@ -36,6 +36,8 @@ const STATES = {
   // A schedule's fire (`/schedules`): it started a run (failed and
   // skipped are the run states' own).
   started: ['started a run', 'badge-passed'],
+  // A run a schedule started (History): a marker, neither good nor bad.
+  scheduled: ['scheduled', 'badge-idle'],
 };
 
 /**

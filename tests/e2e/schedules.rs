@@ -78,6 +78,13 @@ async fn a_schedule_starts_runs_by_itself_and_skips_while_one_is_in_progress() {
     );
     let (_, record) = runner.get(&format!("/runs/{run_id}")).await;
     assert_eq!(record["startedBy"]["schedule"], 1, "{record}");
+    let (_, page) = runner.get("/runs").await;
+    assert_eq!(page["runs"][0]["id"], run_id.as_str(), "{page}");
+    assert_eq!(
+        page["runs"][0]["startedBy"],
+        json!({"kind": "schedule", "schedule": 1}),
+        "the history lists who started it"
+    );
 
     // The audit log names the schedule as the run's starter, and each
     // fire with its outcome.

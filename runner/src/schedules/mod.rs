@@ -9,7 +9,7 @@
 //! run's record, `schedule:<id>` in the audit log), or is skipped while a
 //! run is in progress, or fails (an invalid config, k6 missing). Every
 //! fire is recorded with its outcome (the newest
-//! [`MAX_FIRES_KEPT`](store::MAX_FIRES_KEPT) per schedule), audited as
+//! [`MAX_FIRES_KEPT`] per schedule), audited as
 //! `schedule.fire` and counted in `k6_runner_schedule_fires_total`. The
 //! rules of timing are the [`scheduler`]'s.
 //!
@@ -66,8 +66,8 @@ pub enum ScheduleError {
 fn parse_id(id: &str) -> Result<u64, ScheduleError> {
     id.parse()
         .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ScheduleError::NotFound(format!("{id:?}")))
+        .filter(|key| *key > 0)
+        .ok_or_else(|| ScheduleError::NotFound(id.to_owned()))
 }
 
 /// A request body read and checked as a schedule.
@@ -82,21 +82,28 @@ async fn view(service: &Service, schedule: Schedule) -> Result<ScheduleView, Sch
     let id = schedule.id;
     let last = service
         .history()
-        .call(move |conn, _| store::fires(conn, id, 1))
-        .await?
-        .into_iter()
-        .next();
+        .call(move |conn, _| store::last_fire(conn, id))
+        .await?;
     Ok(ScheduleView::new(schedule, last, Utc::now()))
 }
 
 /// Every schedule, by id.
 pub async fn list(service: &Service) -> Result<Vec<ScheduleView>, ScheduleError> {
-    let schedules = service.history().call(|conn, _| store::list(conn)).await?;
-    let mut views = Vec::with_capacity(schedules.len());
-    for schedule in schedules {
-        views.push(view(service, schedule).await?);
-    }
-    Ok(views)
+    // One job for the schedules and their newest fires.
+    let rows = service
+        .history()
+        .call(|conn, _| {
+            store::list(conn)?
+                .into_iter()
+                .map(|schedule| Ok((store::last_fire(conn, schedule.id)?, schedule)))
+                .collect::<Result<Vec<_>, HistoryError>>()
+        })
+        .await?;
+    let now = Utc::now();
+    Ok(rows
+        .into_iter()
+        .map(|(last, schedule)| ScheduleView::new(schedule, last, now))
+        .collect())
 }
 
 /// Schedule `id`.

@@ -173,6 +173,11 @@ pub fn record_fire(conn: &mut Connection, fire: &NewFire) -> Result<Option<Fire>
     Ok(Some(stored))
 }
 
+/// Schedule `id`'s newest fire.
+pub fn last_fire(conn: &Connection, id: u64) -> Result<Option<Fire>, HistoryError> {
+    Ok(fires(conn, id, 1)?.into_iter().next())
+}
+
 /// Schedule `id`'s newest `limit` fires, newest first.
 pub fn fires(conn: &Connection, id: u64, limit: u32) -> Result<Vec<Fire>, HistoryError> {
     let mut statement = conn.prepare_cached(&format!(
