@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::runner::{Options, Runner, World};
-use crate::ui::{Browser, UI_TIMEOUT};
+use crate::ui::{Browser, UI_TIMEOUT, artifacts_dir};
 
 /// The schedules listed, top to bottom: `[id, enabled, pattern]`.
 const ROWS: &str = "return [...document.querySelectorAll('#schedules-body tr[data-schedule]')]
@@ -111,6 +111,9 @@ async fn schedules_are_added_toggled_and_deleted_from_the_page() {
         )
         .await;
     assert!(fire[1].as_str().unwrap().contains("k6"), "{fire}");
+    browser
+        .screenshot_to(&artifacts_dir().join("schedules.png"))
+        .await;
     browser
         .click("#schedules-body tr[data-schedule='2'] button[data-action='delete']")
         .await;
