@@ -49,6 +49,8 @@ function showStatus(s) {
   // shows it without a reload.
   const ended = change.results && !s.isRunning;
   if ((change.started || ended) && views.current === 'history') history.load(null);
+  // A schedule that starts a run has a new last fire.
+  if (change.started && views.current === 'schedules') schedules.load();
 }
 
 async function main() {

@@ -43,6 +43,7 @@ impl Service {
         self.start_as(Some(by)).await
     }
 
+    /// Both starts: `by` goes into the record as it is.
     async fn start_as(self: &Arc<Self>, by: Option<StartedBy>) -> Result<StartedRun, ControlError> {
         let id = self.new_run_id().await;
         let claim = self
