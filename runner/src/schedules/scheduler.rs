@@ -31,6 +31,11 @@ use crate::history::HistoryError;
 /// the database failed to give them (or until a change wakes it).
 pub const RETRY_AFTER: Duration = Duration::from_secs(30);
 
+/// Longest sleep between two looks at the wall clock: the sleep runs on
+/// the monotonic clock, so a wall clock that is set meanwhile (NTP, a
+/// suspended machine) moves a fire by at most this much.
+pub const MAX_SLEEP: Duration = Duration::from_secs(60);
+
 /// Where the scheduler reads the wall-clock time the patterns are matched
 /// against.
 pub trait Clock: Send + Sync + 'static {
@@ -159,7 +164,7 @@ pub async fn run(port: impl Port, clock: impl Clock, signals: Arc<Signals>) {
             signals.wake.notified().await;
             continue;
         };
-        let wait = (due - now).to_std().unwrap_or_default();
+        let wait = (due - now).to_std().unwrap_or_default().min(MAX_SLEEP);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = signals.wake.notified() => continue,
@@ -167,8 +172,8 @@ pub async fn run(port: impl Port, clock: impl Clock, signals: Arc<Signals>) {
         if signals.is_stopped() {
             return;
         }
-        // The wall clock may lag the monotonic one the sleep used: not
-        // yet due means sleep the rest.
+        // Not yet due: the sleep was capped at `MAX_SLEEP`, or the wall
+        // clock lags the monotonic one the sleep used. Sleep the rest.
         if clock.now() < due {
             continue;
         }

@@ -7,15 +7,19 @@ use tokio::time::Instant;
 
 use super::*;
 
-/// Wall-clock time that moves with tokio's (paused) clock from `wall`.
+/// Wall-clock time that moves with tokio's (paused) clock from `wall`,
+/// plus `set`: the clock set forward (NTP, a machine woken up).
 struct Anchored {
     wall: DateTime<Utc>,
     start: Instant,
+    set: Arc<Mutex<chrono::Duration>>,
 }
 
 impl Clock for Anchored {
     fn now(&self) -> DateTime<Utc> {
-        self.wall + chrono::Duration::from_std(self.start.elapsed()).unwrap()
+        self.wall
+            + chrono::Duration::from_std(self.start.elapsed()).unwrap()
+            + *self.set.lock().unwrap()
     }
 }
 
@@ -82,13 +86,28 @@ fn schedule(id: u64, cron: &str, timezone: &str, enabled: bool) -> Schedule {
 
 /// Starts the scheduler at wall-clock time `wall`.
 fn start(fake: &Arc<Fake>, wall: &str) -> (Arc<Signals>, tokio::task::JoinHandle<()>) {
+    let (signals, task, _) = start_settable(fake, wall);
+    (signals, task)
+}
+
+/// [`start`], and a handle to set its wall clock forward.
+fn start_settable(
+    fake: &Arc<Fake>,
+    wall: &str,
+) -> (
+    Arc<Signals>,
+    tokio::task::JoinHandle<()>,
+    Arc<Mutex<chrono::Duration>>,
+) {
     let signals = Arc::new(Signals::default());
+    let set = Arc::new(Mutex::new(chrono::Duration::zero()));
     let clock = Anchored {
         wall: at(wall),
         start: Instant::now(),
+        set: set.clone(),
     };
     let task = tokio::spawn(run(fake.clone(), clock, signals.clone()));
-    (signals, task)
+    (signals, task, set)
 }
 
 /// `(due_at, outcome, run_id, reason)` of every fire so far.
@@ -174,6 +193,29 @@ async fn missed_fires_are_not_replayed_after_downtime_nor_after_a_slow_start() {
         .map(|f| f.fired_at.clone())
         .collect();
     assert_eq!(fired_at, ["2026-12-04T12:03:30Z", "2026-12-04T12:06:30Z"]);
+    stop(&signals, task).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wall_clock_set_forward_moves_a_fire_by_at_most_a_minute() {
+    let fake = Arc::new(Fake {
+        schedules: Mutex::new(vec![schedule(1, "0 9 * * *", "UTC", true)]),
+        ..Fake::default()
+    });
+    let (signals, task, set) = start_settable(&fake, "2026-12-04T08:00:00Z");
+    // Half an hour in, the wall clock jumps 20 minutes ahead: 09:00 is
+    // now 10 minutes away, not 30.
+    tokio::time::sleep(Duration::from_secs(30 * 60)).await;
+    *set.lock().unwrap() = chrono::Duration::minutes(20);
+    tokio::time::sleep(Duration::from_secs(12 * 60)).await;
+    let fires = fake.fires.lock().unwrap().clone();
+    assert_eq!(fires.len(), 1, "{fires:?}");
+    assert_eq!(fires[0].due_at, "2026-12-04T09:00:00Z");
+    let late = at(&fires[0].fired_at) - at("2026-12-04T09:00:00Z");
+    assert!(
+        late <= chrono::Duration::from_std(MAX_SLEEP).unwrap(),
+        "{late}"
+    );
     stop(&signals, task).await;
 }
 
