@@ -9,7 +9,9 @@
 //! - fires are counted from when the scheduler started: those missed
 //!   while the runner was down are not replayed, and fires missed while a
 //!   start took long are not caught up either (no burst);
-//! - a disabled schedule never fires.
+//! - a disabled schedule never fires;
+//! - the wall clock is read at least every [`MAX_SLEEP`], so a clock set
+//!   meanwhile moves a fire by at most that.
 //!
 //! The runner side (the schedules, starting a run, recording a fire) is
 //! behind [`Port`], and "now" behind [`Clock`], so that all of this is
