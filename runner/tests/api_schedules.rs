@@ -392,7 +392,7 @@ async fn schedules_survive_a_restart_and_a_rebuilt_history_database() {
         assert_eq!(status, 201);
     }
     assert_eq!(
-        api.call("DELETE", "/schedules/1", Some(OPERATOR), None)
+        api.call("DELETE", "/schedules/2", Some(OPERATOR), None)
             .await
             .0,
         200
@@ -416,10 +416,11 @@ async fn schedules_survive_a_restart_and_a_rebuilt_history_database() {
     let api = Api::in_dir(dir).await;
     let (_, after) = api.call("GET", "/schedules", Some(VIEWER), None).await;
     assert_eq!(after.as_array().unwrap().len(), 1, "{after}");
-    assert_eq!(after[0]["id"], 2);
+    assert_eq!(after[0]["id"], 1);
     assert_eq!(after[0]["cron"], before[0]["cron"]);
     assert_eq!(after[0]["createdAt"], before[0]["createdAt"]);
-    // A deleted schedule's id is not given again, even after the rebuild.
+    // The deleted schedule's id (the largest given) is not given again,
+    // even after the rebuild.
     let (_, created) = api
         .call(
             "POST",

@@ -4,6 +4,7 @@
 //! folders, which know nothing of schedules).
 
 use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
 
 use super::model::Schedule;
 use super::store;
@@ -13,18 +14,33 @@ use crate::persistence::DataDir;
 /// The copy's file name in the data directory.
 pub const SCHEDULES_FILE: &str = "schedules.json";
 
+/// The copy's contents.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Copy {
+    /// The largest id ever given, so that a rebuilt database gives none
+    /// of them again (a deleted schedule's included).
+    last_id: u64,
+    /// Every schedule.
+    schedules: Vec<Schedule>,
+}
+
 /// Writes the copy after a change. A failure is logged, not returned: the
 /// database holds the change, and the copy only matters after a rebuild.
 pub(super) fn save(conn: &Connection, data: &DataDir) {
     let path = data.root().join(SCHEDULES_FILE);
-    let written = store::list(conn).and_then(|schedules| {
-        let json = serde_json::to_vec_pretty(&schedules).map_err(HistoryError::Encode)?;
+    let written = (|| {
+        let copy = Copy {
+            last_id: store::last_id(conn)?,
+            schedules: store::list(conn)?,
+        };
+        let json = serde_json::to_vec_pretty(&copy).map_err(HistoryError::Encode)?;
         crate::persistence::write_atomically(&path, &json).map_err(|error| HistoryError::Io {
             action: "writing",
             path: path.clone(),
             source: std::io::Error::other(error),
         })
-    });
+    })();
     if let Err(error) = written {
         tracing::error!(%error, "cannot write the copy of the schedules");
     }
@@ -33,23 +49,23 @@ pub(super) fn save(conn: &Connection, data: &DataDir) {
 /// Takes the schedules from the copy into a database that has none (a new
 /// or rebuilt one), with their ids; returns how many.
 pub async fn restore(history: &History) -> Result<usize, HistoryError> {
-    history
-        .call(|conn, data| {
-            if !store::list(conn)?.is_empty() {
-                return Ok(0);
-            }
-            let path = data.root().join(SCHEDULES_FILE);
-            let Ok(bytes) = std::fs::read(&path) else {
-                return Ok(0);
-            };
-            let Ok(schedules) = serde_json::from_slice::<Vec<Schedule>>(&bytes) else {
-                tracing::warn!(path = %path.display(), "unreadable copy of the schedules; none restored");
-                return Ok(0);
-            };
-            store::insert_all(conn, &schedules)?;
-            Ok(schedules.len())
-        })
-        .await
+    history.call(|conn, data| restore_into(conn, data)).await
+}
+
+fn restore_into(conn: &mut Connection, data: &DataDir) -> Result<usize, HistoryError> {
+    if !store::list(conn)?.is_empty() {
+        return Ok(0);
+    }
+    let path = data.root().join(SCHEDULES_FILE);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(0);
+    };
+    let Ok(copy) = serde_json::from_slice::<Copy>(&bytes) else {
+        tracing::warn!(path = %path.display(), "unreadable copy of the schedules; none restored");
+        return Ok(0);
+    };
+    store::insert_all(conn, &copy.schedules, copy.last_id)?;
+    Ok(copy.schedules.len())
 }
 
 #[cfg(test)]
@@ -69,24 +85,22 @@ mod tests {
             timezone: "Europe/Berlin".into(),
             enabled: true,
         };
-        let first = store::create(&conn, &input, "t").unwrap();
-        let second = store::create(&conn, &input, "t").unwrap();
-        store::delete(&mut conn, first.id).unwrap();
+        let kept = store::create(&conn, &input, "t").unwrap();
+        let newest = store::create(&conn, &input, "t").unwrap();
+        store::delete(&mut conn, newest.id).unwrap();
         save(&conn, &data);
-        let copied: Vec<Schedule> =
-            serde_json::from_slice(&std::fs::read(dir.path().join(SCHEDULES_FILE)).unwrap())
-                .unwrap();
-        assert_eq!(copied, std::slice::from_ref(&second));
 
         // A rebuilt database: the schedule comes back with its id, and
-        // the next one still gets a new id.
+        // the next one gets a new id, not the deleted one's.
         let mut rebuilt = Connection::open_in_memory().unwrap();
         crate::history::migrate(&mut rebuilt).unwrap();
-        store::insert_all(&mut rebuilt, &copied).unwrap();
-        assert_eq!(store::list(&rebuilt).unwrap(), copied);
+        assert_eq!(restore_into(&mut rebuilt, &data).unwrap(), 1);
+        assert_eq!(store::list(&rebuilt).unwrap(), std::slice::from_ref(&kept));
         assert_eq!(
             store::create(&rebuilt, &input, "t").unwrap().id,
-            second.id + 1
+            newest.id + 1
         );
+        // Not again into a database that has schedules.
+        assert_eq!(restore_into(&mut rebuilt, &data).unwrap(), 0);
     }
 }

@@ -82,9 +82,26 @@ pub fn create(
     get(conn, id)?.ok_or(HistoryError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
 }
 
-/// Stores `schedules` as they are, ids included (the copy restored into
-/// a rebuilt database), in one transaction.
-pub fn insert_all(conn: &mut Connection, schedules: &[Schedule]) -> Result<(), HistoryError> {
+/// The largest schedule id ever given (0 before the first).
+pub fn last_id(conn: &Connection) -> Result<u64, HistoryError> {
+    Ok(conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'schedules'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Stores `schedules` as they are, ids included, and makes `last_id` the
+/// largest id given so far (the copy restored into a rebuilt database),
+/// in one transaction.
+pub fn insert_all(
+    conn: &mut Connection,
+    schedules: &[Schedule],
+    last_id: u64,
+) -> Result<(), HistoryError> {
     let tx = conn.transaction()?;
     for s in schedules {
         tx.execute(
@@ -99,6 +116,17 @@ pub fn insert_all(conn: &mut Connection, schedules: &[Schedule]) -> Result<(), H
                 s.created_at,
                 s.updated_at
             ],
+        )?;
+    }
+    // SQLite's own AUTOINCREMENT high-water mark: the next id is above it.
+    let raised = tx.execute(
+        "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = 'schedules'",
+        [last_id],
+    )?;
+    if raised == 0 {
+        tx.execute(
+            "INSERT INTO sqlite_sequence (name, seq) VALUES ('schedules', ?1)",
+            [last_id],
         )?;
     }
     tx.commit()?;
