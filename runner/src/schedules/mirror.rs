@@ -49,7 +49,7 @@ pub(super) fn save(conn: &Connection, data: &DataDir) {
 /// Takes the schedules from the copy into a database that has none (a new
 /// or rebuilt one), with their ids; returns how many.
 pub async fn restore(history: &History) -> Result<usize, HistoryError> {
-    history.call(|conn, data| restore_into(conn, data)).await
+    history.call(restore_into).await
 }
 
 fn restore_into(conn: &mut Connection, data: &DataDir) -> Result<usize, HistoryError> {
