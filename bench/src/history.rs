@@ -58,6 +58,7 @@ fn record(n: usize) -> RunRecord {
         k6_version: Some("v1.1.0".into()),
         runner_version: None,
         regression: None,
+        started_by: None,
         steps: vec![StepRecord {
             step: 1,
             script: format!("script-{}.js", n % 4),

@@ -29,7 +29,8 @@ pub struct AuditEntry {
     /// When (RFC 3339).
     pub time: String,
     /// Who: the token's name, `anonymous` without auth, `unknown` for a
-    /// request with no valid token.
+    /// request with no valid token, `retention` for its deletions,
+    /// `schedule:<id>` for a schedule's fires and the runs they start.
     pub actor: String,
     /// What: `config.update`, `config.reset`, `run.start`, `run.stop`.
     pub action: String,

@@ -66,6 +66,7 @@
 //!   and k6's remote-write output.
 //! - [`webhooks`]: signed run events POSTed to the operator's URLs, and
 //!   their delivery log.
+//! - [`schedules`]: cron schedules that start runs, and the scheduler.
 //! - [`headless`]: a suite run without a server (`k6-runner run`).
 //!   [`demo_target`]: the example scripts' local HTTP target.
 //!
@@ -92,6 +93,7 @@ mod persistence;
 pub mod prometheus;
 mod report;
 pub mod sandbox;
+pub mod schedules;
 pub mod server;
 mod service;
 mod supervisor;

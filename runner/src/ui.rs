@@ -105,7 +105,7 @@ macro_rules! ui_file {
 
 /// Everything under `/assets/`. Each module of `runner/ui/` is listed here
 /// and preloaded by `index.html` (both checked by the tests).
-const ASSETS: [Asset; 22] = [
+const ASSETS: [Asset; 23] = [
     // The entry module (the page's `<script type="module">`) and what it imports.
     ui_file!(Module, "app.js"),
     ui_file!(Module, "api.js"),
@@ -121,6 +121,7 @@ const ASSETS: [Asset; 22] = [
     ui_file!(Module, "logs.js"),
     ui_file!(Module, "results.js"),
     ui_file!(Module, "run-state.js"),
+    ui_file!(Module, "schedules.js"),
     ui_file!(Module, "script-preview.js"),
     ui_file!(Module, "socket.js"),
     ui_file!(Module, "sparkline.js"),

@@ -251,6 +251,11 @@ async fn a_run_through_the_api_from_start_to_its_reports() {
     let results = api.call("GET", "/results", Some(VIEWER)).await.json();
     assert_eq!(results["id"], run_id.as_str(), "{results}");
     assert_eq!(results["steps"][0]["script"], "smoke.js", "{results}");
+    assert_eq!(
+        results["startedBy"],
+        json!({"kind": "operator", "name": "olga"}),
+        "the record says who started it"
+    );
 
     // A stop with nothing running is a no-op, said so.
     let stop = api.call("POST", "/stop", Some(OPERATOR)).await;

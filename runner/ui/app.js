@@ -2,7 +2,7 @@
 // wires the views to each other and starts them. Each module owns one
 // piece (see its opening comment):
 //
-//   views.js          which view shows (Live, History, Compare), from the URL's hash
+//   views.js          which view shows (Live, History, Compare, Schedules), from the URL's hash
 //   api.js            the API's URL, requests and errors, the bearer token, whoami
 //   socket.js         the live WebSocket, its reconnects, the connection indicator
 //   status.js         the runner's status: badge, title, Status panel
@@ -14,6 +14,7 @@
 //   script-preview.js the k6_all.sh preview
 //   history.js        the History view: stored runs, filters, trends, baselines, reports
 //   compare.js        the Compare view: two runs' deltas and overlaid charts
+//   schedules.js      the Schedules view: cron schedules, their next and last fires
 //   links.js          download links to API files (with the token when there is one)
 //   sparkline.js      the trends' small SVG lines
 //   run-state.js      each state's label and colour (badges, chips, outcomes)
@@ -32,6 +33,7 @@ import { controls } from './controls.js';
 import { history } from './history.js';
 import { logs } from './logs.js';
 import { results } from './results.js';
+import { schedules } from './schedules.js';
 import { preview } from './script-preview.js';
 import { live, setConnection } from './socket.js';
 import { status } from './status.js';
@@ -47,6 +49,8 @@ function showStatus(s) {
   // shows it without a reload.
   const ended = change.results && !s.isRunning;
   if ((change.started || ended) && views.current === 'history') history.load(null);
+  // A schedule that starts a run has a new last fire.
+  if (change.started && views.current === 'schedules') schedules.load();
 }
 
 async function main() {
@@ -64,6 +68,7 @@ async function main() {
   logs.bind();
   history.bind();
   compare.bind();
+  schedules.bind();
   charts.init();
   try {
     // The status first: a 401 here prompts for the token once, before the
@@ -76,8 +81,8 @@ async function main() {
       return;
     }
   }
-  // The view the URL names: History and Compare load what they show.
-  views.bind({ history, compare });
+  // The view the URL names: History, Compare and Schedules load what they show.
+  views.bind({ history, compare, schedules });
   await charts.load();
   live.connect({
     open() {

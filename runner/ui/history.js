@@ -2,9 +2,10 @@
 // by the API's own filters (script, state, start time) which live in the
 // view's hash (`#history?script=&state=&from=&to=&limit=`), paged with
 // `before` ("Older runs" appends the next page), each run with its outcome
-// chips, its scripts, its reports (report.html, junit.xml) and its
-// actions: Compare, and for operators Set as baseline / Clear baseline and
-// Delete (after a confirmation). Above the runs, a sparkline per script
+// chips (*scheduled* for a run a schedule started), its scripts, its
+// reports (report.html, junit.xml) and its actions: Compare, and for
+// operators Set as baseline / Clear baseline and Delete (after a
+// confirmation). Above the runs, a sparkline per script
 // (`GET /trend`) of its p95 latency and requests/s. Owns the runs shown,
 // the page cursor and which load may render (`generation`: loads overlap).
 
@@ -195,6 +196,7 @@ export const history = {
     outcome.append(main);
     if (run.regressed === true) outcome.append(' ', chip('regressed', 'Worse than its baseline by more than a budget'));
     if (run.baseline) outcome.append(' ', chip('baseline', 'The baseline of its suite entries'));
+    if (run.startedBy?.kind === 'schedule') outcome.append(' ', chip('scheduled', `Started by schedule ${run.startedBy.schedule}`));
     if (run.reason) outcome.title = run.reason;
 
     const scripts = el('td', 'scripts-cell');

@@ -33,6 +33,11 @@ const STATES = {
   // A comparison's verdicts (`/compare`): within the budgets is success.
   ok: ['within budget', 'badge-passed'],
   incomparable: ['incomparable', 'badge-idle'],
+  // A schedule's fire (`/schedules`): it started a run (failed and
+  // skipped are the run states' own).
+  started: ['started a run', 'badge-passed'],
+  // A run a schedule started (History): a marker, neither good nor bad.
+  scheduled: ['scheduled', 'badge-idle'],
 };
 
 /**

@@ -1,14 +1,14 @@
-// Which view shows: Live (the dashboard), History or Compare, named by the
+// Which view shows: Live (the dashboard), History, Compare or Schedules, named by the
 // URL's hash with the view's parameters (`#history?state=failed`,
 // `#compare?base=<id>&run=<id>`), so that every view is a link and the
 // browser's back button goes back a view. Owns the current view's name;
 // what a view does when it shows is told by app.js
-// (`views.bind({ history, compare })`). No framework: one `<main
+// (`views.bind({ history, compare, schedules })`). No framework: one `<main
 // data-view>` per view, the others hidden.
 
 import { $ } from './dom.js';
 
-const VIEWS = ['live', 'history', 'compare'];
+const VIEWS = ['live', 'history', 'compare', 'schedules'];
 
 /** The hash of view `name` with `params` (`{ key: value }`; empty values left out). */
 export function viewHash(name, params = {}) {
@@ -22,7 +22,7 @@ export function viewHash(name, params = {}) {
 
 export const views = {
   current: null,
-  /** `{ history: { show(params, again) }, compare: { show(params, again) } }`, from `bind`. */
+  /** `{ history: { show(params, again) }, compare: …, schedules: … }`, from `bind`. */
   handlers: {},
 
   bind(handlers) {

@@ -60,7 +60,12 @@ impl InProcess {
 
     /// With `k6` as its k6 (a missing one, say).
     pub async fn with_k6(k6: PathBuf) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start(tempfile::tempdir().unwrap(), k6).await
+    }
+
+    /// On the data directory in `dir` (`dir/data`, kept as it is), with
+    /// `k6` as its k6.
+    pub async fn start(dir: tempfile::TempDir, k6: PathBuf) -> Self {
         let mut config = ServiceConfig::new(
             dir.path().join("data"),
             vec![workspace_root().join("examples/scripts")],
@@ -79,6 +84,12 @@ impl InProcess {
             routes,
             _dir: dir,
         }
+    }
+
+    /// The folder of the data directory, the service and its routes gone
+    /// (call [`Service::shutdown`] first), for a restart on it.
+    pub fn into_dir(self) -> tempfile::TempDir {
+        self._dir
     }
 
     /// A request of `method path`, with `token` as its bearer token.

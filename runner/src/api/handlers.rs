@@ -17,7 +17,7 @@ use crate::audit::{AuditEntry, AuditOutcome, config_diff};
 use crate::auth::Identity;
 use crate::contract::StopCause;
 use crate::hub::LogFilter;
-use crate::model::{ConfigDocument, LogLevel, RunRecord, ScriptInfo, Status};
+use crate::model::{ConfigDocument, LogLevel, RunRecord, ScriptInfo, StartedBy, Status};
 use crate::service::Service;
 use crate::service::StartedRun;
 use crate::webhooks::DeliveryEntry;
@@ -145,7 +145,10 @@ pub async fn reset_config(who: Identity, service: Arc<Service>) -> Result<Respon
         (status = 507, description = "The disk is full.", body = ErrorBody),
     ))]
 pub async fn start(who: Identity, service: Arc<Service>) -> Result<Response, Infallible> {
-    let result = service.start_run().await.map_err(ApiError::from);
+    let by = StartedBy::Operator {
+        name: who.name.clone(),
+    };
+    let result = service.start_run_by(by).await.map_err(ApiError::from);
     audit(&service, &who, "run.start", &result, |started| {
         (Some(format!("run {}", started.run_id)), None)
     });

@@ -30,6 +30,9 @@
 //! | WS | /ws | status, metrics and logs pushed |
 //! | GET | /audit | the audit log's newest entries (operators) |
 //! | GET | /webhooks/deliveries | the newest webhook deliveries, newest first (`?limit=`; operators) |
+//! | GET, POST | /schedules | the schedules; a new one (operators; see `schedules`) |
+//! | GET, PUT, DELETE | /schedules/{id} | a schedule; replace it, delete it (operators) |
+//! | GET | /schedules/{id}/fires | its newest fires, newest first (`?limit=`) |
 //! | GET | /health | readiness, open to all (see `health`) |
 //! | GET | /openapi.json | this table as an OpenAPI 3.1 document, open to all (see [`openapi`]) |
 //!
@@ -38,8 +41,8 @@
 //! serves the Prometheus text; the standalone server mounts it at `/metrics`).
 //!
 //! GET routes and the WebSocket need the viewer role; config changes,
-//! start, stop, deleting runs, baselines, the audit log and the webhook
-//! deliveries need the operator role (see [`Auth`]).
+//! start, stop, deleting runs, baselines, schedule changes, the audit log
+//! and the webhook deliveries need the operator role (see [`Auth`]).
 //! `/health` needs no role: it tells a supervisor whether the runner
 //! can run k6, and nothing else; nor does `/openapi.json`, which
 //! describes the API and nothing of the runner's state.
@@ -55,6 +58,7 @@ mod query;
 mod replies;
 mod reports;
 mod runs;
+mod schedules;
 mod ws;
 
 use std::sync::Arc;
@@ -237,6 +241,8 @@ pub fn routes(service: Arc<Service>, auth: Auth) -> BoxedFilter<(Response,)> {
         .or(runs::routes(service.clone(), view))
         .unify()
         .or(history::routes(service.clone(), view, operate))
+        .unify()
+        .or(schedules::routes(service.clone(), view, operate))
         .unify()
         .or(reports::routes(service.clone(), view))
         .unify()

@@ -25,7 +25,7 @@ use warp::http::{HeaderValue, header};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::{export, handlers, health, history, reports, runs, ws};
+use super::{export, handlers, health, history, reports, runs, schedules, ws};
 
 /// The operations and the documents they refer to (collected from the
 /// operations' bodies by utoipa; those only parameters refer to, and the
@@ -67,6 +67,12 @@ use super::{export, handlers, health, history, reports, runs, ws};
         reports::run_report,
         reports::junit,
         reports::compare_report,
+        schedules::list_schedules,
+        schedules::create_schedule,
+        schedules::get_schedule,
+        schedules::update_schedule,
+        schedules::delete_schedule,
+        schedules::schedule_fires,
         ws::serve_client,
         health::route,
         openapi_json,
@@ -77,6 +83,7 @@ use super::{export, handlers, health, history, reports, runs, ws};
         (name = "runs", description = "Starting, stopping and watching the current run"),
         (name = "history", description = "Ended runs, their files, baselines and comparisons"),
         (name = "reports", description = "Offline reports of ended runs"),
+        (name = "schedules", description = "Cron schedules that start the suite"),
         (name = "audit", description = "What operators did, and the webhooks sent (operators only)"),
         (name = "auth", description = "The caller"),
         (name = "health", description = "Readiness and this document, open to all"),

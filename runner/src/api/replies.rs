@@ -65,6 +65,13 @@ pub struct Deleted {
     pub deleted: String,
 }
 
+/// `DELETE /schedules/{id}`: the schedule deleted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleDeleted {
+    /// Its id.
+    pub deleted: u64,
+}
+
 /// `PUT /runs/{id}/baseline`: the run is the baseline of these entries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BaselineSet {

@@ -44,6 +44,9 @@ use compare::{Budgets, Comparison, Verdict};
 use files::{is_corrupt, load_baselines, open_db, save_baselines, set_aside};
 pub use import::ImportReport;
 pub use retention::{DEFAULT_KEEP_RUNS, Retention};
+/// The migrations, for the schedules' store tests (an in-memory database).
+#[cfg(test)]
+pub(crate) use schema::migrate;
 pub use store::{RunFilter, RunSummary, StateFilter, TrendPoint};
 
 /// The database file's name in the data directory.
@@ -189,8 +192,9 @@ impl History {
         ))
     }
 
-    /// Runs `job` on the history thread and waits for its answer.
-    async fn call<T: Send + 'static>(
+    /// Runs `job` on the history thread and waits for its answer (also
+    /// for the schedules, which keep their tables in this database).
+    pub(crate) async fn call<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut Connection, &DataDir) -> Result<T, HistoryError> + Send + 'static,
     ) -> Result<T, HistoryError> {

@@ -88,6 +88,30 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX baselines_by_run ON baselines (run_id);
     ",
+    // 2: schedules and every fire of each (see `crate::schedules`).
+    // AUTOINCREMENT so that a deleted schedule's id is never reused: audit
+    // entries and run records name schedules by id.
+    "
+    CREATE TABLE schedules (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        name       TEXT,
+        cron       TEXT NOT NULL,
+        timezone   TEXT NOT NULL,
+        enabled    INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE schedule_fires (
+        id       INTEGER PRIMARY KEY,
+        schedule INTEGER NOT NULL,
+        due_at   TEXT NOT NULL,
+        fired_at TEXT NOT NULL,
+        outcome  TEXT NOT NULL,
+        run_id   TEXT,
+        reason   TEXT
+    );
+    CREATE INDEX schedule_fires_by_schedule ON schedule_fires (schedule, id DESC);
+    ",
 ];
 
 /// The schema version this runner writes.

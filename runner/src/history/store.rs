@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::HistoryError;
-use crate::model::{MetricsPoint, RunOutcome, RunRecord, RunRecordState};
+use crate::model::{MetricsPoint, RunOutcome, RunRecord, RunRecordState, StartedBy};
 
 /// One run in a listing (`GET /runs`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -30,6 +30,9 @@ pub struct RunSummary {
     pub baseline: bool,
     /// Its scripts, by step.
     pub scripts: Vec<String>,
+    /// Who started it, when its record says (as in the record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<StartedBy>,
 }
 
 /// Which runs a listing shows.
@@ -252,7 +255,8 @@ pub fn known_runs(conn: &Connection) -> Result<Vec<(String, String)>, HistoryErr
 pub fn list(conn: &Connection, filter: &RunFilter) -> Result<Vec<RunSummary>, HistoryError> {
     let mut sql = String::from(
         "SELECT r.key, r.id, r.state, r.outcome, r.started_at, r.ended_at, r.reason, r.regressed, \
-         EXISTS (SELECT 1 FROM baselines b WHERE b.run_id = r.id) FROM runs r WHERE 1 = 1",
+         EXISTS (SELECT 1 FROM baselines b WHERE b.run_id = r.id), \
+         json_extract(r.record, '$.startedBy') FROM runs r WHERE 1 = 1",
     );
     let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
     if let Some(before) = &filter.before {
@@ -298,6 +302,10 @@ pub fn list(conn: &Connection, filter: &RunFilter) -> Result<Vec<RunSummary>, Hi
                     regressed: r.get(7)?,
                     baseline: r.get(8)?,
                     scripts: Vec::new(),
+                    // An object: SQLite gives it back as JSON text.
+                    started_by: r
+                        .get::<_, Option<String>>(9)?
+                        .and_then(|json| serde_json::from_str(&json).ok()),
                 },
             ))
         },

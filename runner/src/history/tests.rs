@@ -19,6 +19,7 @@ fn record(id: &str, started_at: &str, rps: f64) -> RunRecord {
         k6_version: Some("v1.1.0".into()),
         runner_version: Some("0.1.0".into()),
         regression: None,
+        started_by: None,
         steps: vec![StepRecord {
             step: 1,
             script: "smoke.js".into(),
@@ -96,7 +97,11 @@ async fn folders_are_imported_once_and_listed_newest_first() {
         ("20261202T000000Z", "2026-12-02T00:00:00Z"),
         ("20261203T000000Z", "2026-12-03T00:00:00Z"),
     ] {
-        write_folder(&data, &record(id, at, 100.0));
+        let mut run = record(id, at, 100.0);
+        if id == "20261203T000000Z" {
+            run.started_by = Some(crate::model::StartedBy::Schedule { schedule: 3 });
+        }
+        write_folder(&data, &run);
     }
     let (history, report) = History::open(&data).unwrap();
     assert_eq!(report.import.imported, 3);
@@ -111,6 +116,12 @@ async fn folders_are_imported_once_and_listed_newest_first() {
     let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["20261203T000000Z", "20261202T000000Z"]);
     assert_eq!(page[0].scripts, ["smoke.js"]);
+    // Who started a run is in the listing, when its record says.
+    assert_eq!(
+        page[0].started_by,
+        Some(crate::model::StartedBy::Schedule { schedule: 3 })
+    );
+    assert_eq!(page[1].started_by, None);
     let next = history
         .list(RunFilter {
             limit: 2,

@@ -25,7 +25,7 @@ pub use config::ConfigDocument;
 pub use log::{LogLevel, LogLine, LogStream};
 pub use record::{
     FileRecord, Regression, RegressionEntry, RunOutcome, RunRecord, RunRecordState, SnapshotRecord,
-    StepRecord, StepSettings, StepState,
+    StartedBy, StepRecord, StepSettings, StepState,
 };
 pub use status::{MetricsPoint, Progress, ProgressPhase, RunState, Status, StepStatus};
 pub use summary::{Latency, MetricRecord, Summary, SummarySource, Threshold};

@@ -36,6 +36,10 @@ pub struct RunRecord {
     /// entry of it has a baseline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression: Option<Regression>,
+    /// Who started it; absent for runs started from the CLI, by an
+    /// embedding host, or by a runner from before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<StartedBy>,
     /// One entry per step, in order.
     pub steps: Vec<StepRecord>,
 }
@@ -56,7 +60,34 @@ impl RunRecord {
             k6_version: None,
             runner_version: None,
             regression: None,
+            started_by: None,
             steps,
+        }
+    }
+}
+
+/// Who started a run (`startedBy` in its record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum StartedBy {
+    /// An operator, through `POST /start`.
+    Operator {
+        /// The caller's name (as in the audit log).
+        name: String,
+    },
+    /// A schedule that fired (see [`crate::schedules`]).
+    Schedule {
+        /// The schedule's id.
+        schedule: u64,
+    },
+}
+
+impl StartedBy {
+    /// The audit log's actor for this starter (`alice`, `schedule:3`).
+    pub fn actor(&self) -> String {
+        match self {
+            Self::Operator { name } => name.clone(),
+            Self::Schedule { schedule } => format!("schedule:{schedule}"),
         }
     }
 }

@@ -135,6 +135,12 @@ pub enum ErrorCode {
     NotExportable,
     /// Larger than its target holds (a ConfigMap's 1 MiB).
     TooLarge,
+    /// Not a cron pattern (a schedule's `cron`; the runner's own, not the
+    /// core's).
+    BadCron,
+    /// Not an IANA time zone name (a schedule's `timezone`; the runner's
+    /// own).
+    UnknownTimeZone,
 }
 
 impl From<contract::ErrorCode> for ErrorCode {

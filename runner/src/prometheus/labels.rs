@@ -8,6 +8,7 @@ use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEn
 use warp::http::{Method, StatusCode};
 
 use crate::model::{RunOutcome, StepState};
+use crate::schedules::FireOutcome;
 use crate::webhooks::{DeliveryOutcome, EventKind};
 
 /// `outcome` of `k6_runner_runs_total`.
@@ -27,6 +28,25 @@ pub(crate) struct StepLabels {
 pub(crate) struct WebhookLabels {
     pub(crate) event: EventKind,
     pub(crate) outcome: DeliveryOutcome,
+}
+
+/// `outcome` of `k6_runner_schedule_fires_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct FireLabels {
+    pub(crate) outcome: FireOutcome,
+}
+
+/// The outcomes a schedule's fire ends with, every one counted from 0.
+pub(crate) const FIRE_OUTCOMES: [FireOutcome; 3] = [
+    FireOutcome::Started,
+    FireOutcome::Skipped,
+    FireOutcome::Failed,
+];
+
+impl EncodeLabelValue for FireOutcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
 }
 
 /// The outcomes a delivery ends with, every one of which is counted from 0.
@@ -196,6 +216,9 @@ pub(crate) enum ApiRoute {
     Ws,
     Audit,
     WebhookDeliveries,
+    Schedules,
+    Schedule,
+    ScheduleFires,
     Health,
     OpenApi,
     /// A path none of the above matches. The API answers only its own
@@ -207,7 +230,7 @@ pub(crate) enum ApiRoute {
 impl ApiRoute {
     /// Every route the API serves, `Other` left out.
     #[cfg(test)]
-    pub(crate) const SERVED: [ApiRoute; 27] = [
+    pub(crate) const SERVED: [ApiRoute; 30] = [
         Self::Config,
         Self::ConfigReset,
         Self::Start,
@@ -233,6 +256,9 @@ impl ApiRoute {
         Self::Ws,
         Self::Audit,
         Self::WebhookDeliveries,
+        Self::Schedules,
+        Self::Schedule,
+        Self::ScheduleFires,
         Self::Health,
         Self::OpenApi,
     ];
@@ -271,6 +297,9 @@ impl ApiRoute {
             ["ws"] => Self::Ws,
             ["audit"] => Self::Audit,
             ["webhooks", "deliveries"] => Self::WebhookDeliveries,
+            ["schedules"] => Self::Schedules,
+            ["schedules", _] => Self::Schedule,
+            ["schedules", _, "fires"] => Self::ScheduleFires,
             ["health"] => Self::Health,
             ["openapi.json"] => Self::OpenApi,
             _ => Self::Other,
@@ -305,6 +334,9 @@ impl ApiRoute {
             Self::Ws => "/ws",
             Self::Audit => "/audit",
             Self::WebhookDeliveries => "/webhooks/deliveries",
+            Self::Schedules => "/schedules",
+            Self::Schedule => "/schedules/{id}",
+            Self::ScheduleFires => "/schedules/{id}/fires",
             Self::Health => "/health",
             Self::OpenApi => "/openapi.json",
             Self::Other => "other",
@@ -339,6 +371,9 @@ mod tests {
             ("/compare/report.html", ApiRoute::CompareReport),
             ("/export/k6-operator", ApiRoute::ExportK6Operator),
             ("/webhooks/deliveries", ApiRoute::WebhookDeliveries),
+            ("/schedules", ApiRoute::Schedules),
+            ("/schedules/3", ApiRoute::Schedule),
+            ("/schedules/3/fires", ApiRoute::ScheduleFires),
             ("/runs/x/files", ApiRoute::RunFile),
             ("/runs/x/y", ApiRoute::Other),
             ("/nothing/here", ApiRoute::Other),

@@ -23,6 +23,7 @@
 //! | `k6_runner_sandbox_traps_total` | counter | | of those, calls that failed inside it |
 //! | `k6_runner_api_requests_total` | counter | `method`, `route` (the pattern: `/runs/{id}`), `status` | API requests answered |
 //! | `k6_runner_webhook_deliveries_total` | counter | `event` (`run.started`, …), `outcome` (`delivered`, `failed`, `dropped`) | webhook deliveries ended |
+//! | `k6_runner_schedule_fires_total` | counter | `outcome` (`started`, `skipped`, `failed`) | schedule fires (see [`crate::schedules`]) |
 //!
 //! The `step_*` and `k6_process_*` gauges exist only while a step runs
 //! (the latency, error, CPU and memory ones once k6 has given a reading).
@@ -55,11 +56,12 @@ use crate::auth::{Identity, Role};
 use crate::hub::Hub;
 use crate::model::{RunOutcome, StepState};
 use crate::sandbox::{CallCounts, Sandbox};
+use crate::schedules::FireOutcome;
 use crate::service::Service;
 use crate::webhooks::{DeliveryOutcome, EventKind};
 use labels::{
-    ApiRequestLabels, DELIVERY_OUTCOMES, RUN_OUTCOMES, RunLabels, STEP_OUTCOMES, StepLabels,
-    WebhookLabels,
+    ApiRequestLabels, DELIVERY_OUTCOMES, FIRE_OUTCOMES, FireLabels, RUN_OUTCOMES, RunLabels,
+    STEP_OUTCOMES, StepLabels, WebhookLabels,
 };
 pub use remote_write::{RemoteWrite, RemoteWriteError};
 
@@ -74,6 +76,7 @@ pub struct Metrics {
     steps: Family<StepLabels, Counter>,
     api_requests: Family<ApiRequestLabels, Counter>,
     webhook_deliveries: Family<WebhookLabels, Counter>,
+    schedule_fires: Family<FireLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -99,6 +102,7 @@ impl Metrics {
         let steps = Family::<StepLabels, Counter>::default();
         let api_requests = Family::<ApiRequestLabels, Counter>::default();
         let webhook_deliveries = Family::<WebhookLabels, Counter>::default();
+        let schedule_fires = Family::<FireLabels, Counter>::default();
         // Every outcome is there from the start, at 0, so that `increase()`
         // sees the first one (a series that appears at 1 shows no increase).
         for outcome in RUN_OUTCOMES {
@@ -124,6 +128,14 @@ impl Metrics {
             "Webhook deliveries ended, by event type and outcome",
             webhook_deliveries.clone(),
         );
+        for outcome in FIRE_OUTCOMES {
+            let _ = schedule_fires.get_or_create(&FireLabels { outcome });
+        }
+        registry.register(
+            "schedule_fires",
+            "Schedule fires, by outcome (a run started, skipped because one was in progress, or the start failed)",
+            schedule_fires.clone(),
+        );
         registry.register_collector(Box::new(live::Live {
             hub,
             calls,
@@ -135,7 +147,15 @@ impl Metrics {
             steps,
             api_requests,
             webhook_deliveries,
+            schedule_fires,
         }
+    }
+
+    /// Counts a schedule's fire that went `outcome`.
+    pub(crate) fn schedule_fire(&self, outcome: FireOutcome) {
+        self.schedule_fires
+            .get_or_create(&FireLabels { outcome })
+            .inc();
     }
 
     /// Counts a run that ended with `outcome`.

@@ -64,6 +64,7 @@ fn a_running_step_is_exposed_in_base_units_with_bounded_labels() {
     let custom = Method::from_bytes(b"BREW").unwrap();
     metrics.api_request(&custom, "/status", StatusCode::METHOD_NOT_ALLOWED);
     metrics.webhook_delivery(EventKind::RunFailed, DeliveryOutcome::Delivered);
+    metrics.schedule_fire(FireOutcome::Skipped);
     let text = metrics.encode().unwrap();
 
     let expected_families = [
@@ -72,6 +73,7 @@ fn a_running_step_is_exposed_in_base_units_with_bounded_labels() {
         ("k6_runner_steps_total", "counter"),
         ("k6_runner_api_requests_total", "counter"),
         ("k6_runner_webhook_deliveries_total", "counter"),
+        ("k6_runner_schedule_fires_total", "counter"),
         ("k6_runner_sandbox_calls_total", "counter"),
         ("k6_runner_sandbox_traps_total", "counter"),
         ("k6_runner_run_in_progress", "gauge"),
@@ -101,6 +103,8 @@ fn a_running_step_is_exposed_in_base_units_with_bounded_labels() {
         r#"k6_runner_api_requests_total{method="other",route="/status",status="405"} 1"#,
         r#"k6_runner_webhook_deliveries_total{event="run.failed",outcome="delivered"} 1"#,
         r#"k6_runner_webhook_deliveries_total{event="step.failed",outcome="dropped"} 0"#,
+        r#"k6_runner_schedule_fires_total{outcome="skipped"} 1"#,
+        r#"k6_runner_schedule_fires_total{outcome="started"} 0"#,
         "k6_runner_sandbox_calls_total 0",
         "k6_runner_run_in_progress 1",
         "k6_runner_step_vus 7",

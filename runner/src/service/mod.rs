@@ -39,6 +39,7 @@ use crate::persistence::records::RecordReader;
 use crate::persistence::{DataDir, PersistError};
 use crate::prometheus::{Metrics, RemoteWrite};
 use crate::sandbox::{PluginSource, Sandbox, SandboxError, SharedCore};
+use crate::schedules::Signals;
 use crate::supervisor::StepRunner;
 use crate::webhooks::{DeliveryEntry, DeliveryLog, WebhookConfig};
 use catalogue::Catalogue;
@@ -263,6 +264,8 @@ pub struct Service {
     metrics: Arc<Metrics>,
     /// The webhook deliveries, newest last (`GET /webhooks/deliveries`).
     webhooks: Arc<DeliveryLog>,
+    /// How schedule changes and the shutdown reach the scheduler.
+    schedules: Arc<Signals>,
 }
 
 impl Service {
@@ -300,6 +303,11 @@ impl Service {
     /// [`crate::prometheus::route`]).
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// How the schedules' API and the shutdown reach the scheduler.
+    pub(crate) fn schedule_signals(&self) -> &Arc<Signals> {
+        &self.schedules
     }
 
     /// The run history.

@@ -9,7 +9,7 @@ use super::{ControlError, Service, invalid};
 use crate::contract::{PlanContext, PlanTarget, StopCause};
 use crate::history::BaselineChoice;
 use crate::history::compare::{ComparisonVerdicts, RegressionNotice};
-use crate::model::RunRecord;
+use crate::model::{RunRecord, StartedBy};
 use crate::persistence::PersistError;
 use crate::supervisor::{self, SuiteRun, show_ended, step_statuses};
 
@@ -33,13 +33,24 @@ impl Service {
     /// [`ControlError::AlreadyRunning`] while one runs; nothing is spawned
     /// when the config cannot be planned or k6 is missing. The run can be
     /// stopped from the moment it is accepted, even before its first step.
+    /// The record does not say who started it (see [`Self::start_run_by`]).
     pub async fn start_run(self: &Arc<Self>) -> Result<StartedRun, ControlError> {
+        self.start_as(None).await
+    }
+
+    /// [`Self::start_run`], with `by` as the record's `startedBy`.
+    pub async fn start_run_by(self: &Arc<Self>, by: StartedBy) -> Result<StartedRun, ControlError> {
+        self.start_as(Some(by)).await
+    }
+
+    /// Both starts: `by` goes into the record as it is.
+    async fn start_as(self: &Arc<Self>, by: Option<StartedBy>) -> Result<StartedRun, ControlError> {
         let id = self.new_run_id().await;
         let claim = self
             .runs
             .claim(&id)
             .map_err(|run_id| ControlError::AlreadyRunning { run_id })?;
-        match self.prepare(&id).await {
+        match self.prepare(&id, by).await {
             Ok(prepared) => {
                 let started = StartedRun {
                     run_id: id.clone(),
@@ -96,7 +107,7 @@ impl Service {
     }
 
     /// Plans run `id` and records it with every step pending.
-    async fn prepare(&self, id: &str) -> Result<SuiteRun, ControlError> {
+    async fn prepare(&self, id: &str, by: Option<StartedBy>) -> Result<SuiteRun, ControlError> {
         let k6 = self.usable_k6().await?;
         let catalogue = self.catalogue().await?;
         let current = self.config.get();
@@ -121,6 +132,7 @@ impl Service {
             &plan,
             (*current.value).clone(),
             Some(k6.version.clone()),
+            by,
         );
         let (data, first) = (self.data.clone(), record.clone());
         let made = tokio::task::spawn_blocking(move || {
@@ -227,9 +239,10 @@ impl Service {
         self.runs.stop(cause)
     }
 
-    /// Stops any run and waits until its processes are gone and its record
-    /// is written.
+    /// Stops the scheduler and any run, and waits until the run's
+    /// processes are gone and its record is written.
     pub async fn shutdown(&self) {
+        self.schedules.stop();
         self.runs.stop(StopCause::Shutdown);
         self.runs.wait_free().await;
     }

@@ -120,6 +120,7 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
         retention: config.retention,
         metrics,
         webhooks: Arc::new(DeliveryLog::default()),
+        schedules: Arc::default(),
     }))
     .inspect(|service| {
         let pruning = service.clone();
@@ -136,6 +137,7 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
             service.webhooks.clone(),
             service.metrics.clone(),
         )?;
+        crate::schedules::spawn(&service);
         Ok(service)
     })
 }
@@ -152,6 +154,14 @@ async fn open_history(data: &DataDir) -> Result<History, ServiceError> {
         })??;
     if let Some(aside) = report.set_aside {
         tracing::warn!(aside = %aside.display(), imported = report.import.imported, "the history database was rebuilt from the run folders; the unusable file is kept");
+    }
+    // Before the API or the scheduler can see the table empty.
+    let restored = crate::schedules::restore(&history).await?;
+    if restored > 0 {
+        tracing::warn!(
+            restored,
+            "schedules restored from their copy into the history database"
+        );
     }
     Ok(history)
 }

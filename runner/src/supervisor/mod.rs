@@ -27,8 +27,8 @@ use crate::allowlist::ScriptDirs;
 use crate::contract::{Plan, StopCause};
 use crate::hub::Hub;
 use crate::model::{
-    LogLevel, LogLine, LogStream, RunOutcome, RunRecord, RunRecordState, StepRecord, StepSettings,
-    StepState, StepStatus, now_rfc3339,
+    LogLevel, LogLine, LogStream, RunOutcome, RunRecord, RunRecordState, StartedBy, StepRecord,
+    StepSettings, StepState, StepStatus, now_rfc3339,
 };
 use crate::persistence::DataDir;
 use crate::persistence::records::{RecordWriter, WriteState};
@@ -281,6 +281,7 @@ pub(crate) fn new_record(
     plan: &Plan,
     config_json: serde_json::Value,
     k6_version: Option<String>,
+    started_by: Option<StartedBy>,
 ) -> RunRecord {
     RunRecord {
         id,
@@ -293,6 +294,7 @@ pub(crate) fn new_record(
         k6_version,
         runner_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
         regression: None,
+        started_by,
         steps: plan
             .steps
             .iter()

@@ -22,8 +22,9 @@ pub fn document() -> Value {
 /// object may have no property its schema does not name, so that a field
 /// sent but not described fails too.
 pub fn validator(document: &Value, schema: &Value) -> jsonschema::Validator {
+    let original = document["components"]["schemas"].clone();
     let mut components = document["components"].clone();
-    closed(&mut components);
+    closed(&mut components, &original);
     let root = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "components": components,
@@ -33,16 +34,38 @@ pub fn validator(document: &Value, schema: &Value) -> jsonschema::Validator {
 }
 
 /// Every object schema in `value` that names its properties, closed to
-/// others (where it does not say otherwise).
-fn closed(value: &mut Value) {
+/// others (where it does not say otherwise). An `allOf` (a flattened
+/// struct) is closed as a whole, with `unevaluatedProperties`, which sees
+/// the properties of every part: each part stays open, a part that is a
+/// ref inlined from `schemas` (the unclosed components), since a closed
+/// part would refuse its siblings' properties.
+fn closed(value: &mut Value, schemas: &Value) {
     match value {
         Value::Object(map) => {
-            if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+            if let Some(Value::Array(parts)) = map.get_mut("allOf") {
+                for part in parts.iter_mut() {
+                    if let Some(name) = part["$ref"]
+                        .as_str()
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    {
+                        *part = schemas[name].clone();
+                    }
+                    if let Value::Object(part) = part {
+                        part.values_mut().for_each(|v| closed(v, schemas));
+                    }
+                }
+                map.entry("unevaluatedProperties")
+                    .or_insert(Value::Bool(false));
+            } else if map.contains_key("properties") && !map.contains_key("additionalProperties") {
                 map.insert("additionalProperties".to_owned(), Value::Bool(false));
             }
-            map.values_mut().for_each(closed);
+            for (key, inner) in map.iter_mut() {
+                if key != "allOf" {
+                    closed(inner, schemas);
+                }
+            }
         }
-        Value::Array(items) => items.iter_mut().for_each(closed),
+        Value::Array(items) => items.iter_mut().for_each(|v| closed(v, schemas)),
         _ => {}
     }
 }

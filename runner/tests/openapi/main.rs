@@ -10,12 +10,12 @@
 //! exactly the `warp::path!` routes of `src/api/`, so a route without
 //! documentation, or documentation without a route, fails.
 //!
-//! To add a route (say `GET /schedules`): put `#[utoipa::path(...)]` on
+//! To add a route (say `GET /schedules/{id}/fires`): put `#[utoipa::path(...)]` on
 //! its handler (path, `security(("bearer" = ["viewer"]))` with its role,
 //! every status with its body), list the handler in `paths(...)` of
 //! `k6_runner::api::openapi::ApiDoc` (one line), and call it in
 //! [`every_route_answers_as_the_document_says`] for its success and main
-//! errors: `api.call("GET", "/schedules", "/schedules", Some(VIEWER))`,
+//! errors: `api.call("GET", "/schedules/{id}/fires", &path, Some(VIEWER))`,
 //! the path as the document writes it (`/runs/{id}`) and as sent
 //! (`/runs/2026…`); `api.send(method, template, request)` for a request
 //! with a body or headers of its own.
@@ -298,6 +298,67 @@ async fn every_route_answers_as_the_document_says() {
             api.call("GET", template, &bad, Some(OPERATOR)).await.status,
             400
         );
+    }
+
+    // Schedules, disabled so that none fires here (the end-to-end test
+    // `schedules` fires one).
+    let schedule_body = |body: Value| {
+        move |method: &str, path: &str, token: &str| {
+            Checked::request(method, path, Some(token))
+                .header("content-type", "application/json")
+                .body(body.to_string())
+        }
+    };
+    let nightly = schedule_body(json!({
+        "name": "nightly", "cron": "0 3 * * *", "timezone": "Europe/Berlin", "enabled": false
+    }));
+    let bad_cron = schedule_body(json!({"cron": "every night"}));
+    let created = api
+        .send(
+            "POST",
+            "/schedules",
+            nightly("POST", "/schedules", OPERATOR),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = created.json()["id"].to_string();
+    for (status, request) in [
+        (422, bad_cron("POST", "/schedules", OPERATOR)),
+        (403, nightly("POST", "/schedules", VIEWER)),
+    ] {
+        let answer = api.send("POST", "/schedules", request).await;
+        assert_eq!(answer.status, status, "{answer:?}");
+    }
+    let one = format!("/schedules/{id}");
+    let fires = format!("/schedules/{id}/fires");
+    for (template, path, status) in [
+        ("/schedules", "/schedules".to_owned(), 200),
+        ("/schedules/{id}", one.clone(), 200),
+        ("/schedules/{id}", "/schedules/999".to_owned(), 404),
+        ("/schedules/{id}/fires", fires.clone(), 200),
+        ("/schedules/{id}/fires", format!("{fires}?limit=lots"), 400),
+        (
+            "/schedules/{id}/fires",
+            "/schedules/999/fires".to_owned(),
+            404,
+        ),
+    ] {
+        let answer = api.call("GET", template, &path, Some(VIEWER)).await;
+        assert_eq!(answer.status, status, "{path}: {answer:?}");
+    }
+    for (status, request) in [
+        (200, nightly("PUT", &one, OPERATOR)),
+        (404, nightly("PUT", "/schedules/999", OPERATOR)),
+        (422, bad_cron("PUT", &one, OPERATOR)),
+    ] {
+        let answer = api.send("PUT", "/schedules/{id}", request).await;
+        assert_eq!(answer.status, status, "{answer:?}");
+    }
+    for status in [200, 404] {
+        let answer = api
+            .call("DELETE", "/schedules/{id}", &one, Some(OPERATOR))
+            .await;
+        assert_eq!(answer.status, status, "{answer:?}");
     }
 
     // A run, to its end: its record, files, series, reports and baseline;
