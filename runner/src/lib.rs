@@ -66,6 +66,8 @@
 //!   and k6's remote-write output.
 //! - [`webhooks`]: signed run events POSTed to the operator's URLs, and
 //!   their delivery log.
+//! - [`schedules`]: cron schedules that start the suite, their fires and
+//!   the rule for fires missed while the runner was down.
 //! - [`schedules`]: cron schedules that start runs, and the scheduler.
 //! - [`headless`]: a suite run without a server (`k6-runner run`).
 //!   [`demo_target`]: the example scripts' local HTTP target.
