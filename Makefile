@@ -18,12 +18,8 @@ run: setup
 	target/release/k6-runner serve --bind 127.0.0.1:8080 --data-dir $(DATA) \
 		--scripts-dir examples/scripts --k6 $(K6) --demo-target 127.0.0.1:18080
 
-# Four test threads on two cores: most tests wait on real k6 runs (their
-# seconds of load and sleep), not on the CPU, so the end-to-end and corpus
-# tests take about a third less wall time than with one thread a core
-# (BENCHMARKS.md, "make test").
 test: setup-test lint
-	K6=$(K6) RUST_TEST_THREADS=4 cargo test --workspace
+	K6=$(K6) cargo test --workspace
 	scripts/fuzz.sh 20
 
 setup:

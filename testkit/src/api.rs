@@ -125,15 +125,27 @@ impl Api {
         what: &str,
         done: impl Fn(&Value) -> bool,
     ) -> Value {
+        self.wait_for("/status", timeout, what, done).await
+    }
+
+    /// Polls `GET <base><path>` until its answer passes `done` (every
+    /// 100 ms, at most `timeout`) and returns that answer.
+    pub async fn wait_for(
+        &self,
+        path: &str,
+        timeout: Duration,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let until = Instant::now() + timeout;
         loop {
-            let (_, status) = self.get("/status").await;
-            if done(&status) {
-                return status;
+            let (_, answer) = self.get(path).await;
+            if done(&answer) {
+                return answer;
             }
             assert!(
                 Instant::now() < until,
-                "timed out after {timeout:?} waiting for {what}; status: {status}"
+                "timed out after {timeout:?} waiting for {what}; {path} answered: {answer}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

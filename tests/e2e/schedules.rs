@@ -3,33 +3,27 @@
 //! as started by the schedule; the fires during that run are skipped
 //! with the reason; the schedule is deleted and nothing more starts.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::runner::{Runner, World, config};
 
 /// Polls the schedule's newest fires until one passes `done` (every
-/// 100 ms, at most `timeout`).
+/// 100 ms, at most `timeout`) and returns it.
 async fn wait_fire(
     runner: &Runner,
     timeout: Duration,
     what: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let until = Instant::now() + timeout;
-    loop {
-        let (status, fires) = runner.get("/schedules/1/fires?limit=20").await;
-        assert_eq!(status, 200, "{fires}");
-        if let Some(fire) = fires.as_array().unwrap().iter().find(|f| done(f)) {
-            return fire.clone();
-        }
-        assert!(
-            Instant::now() < until,
-            "no fire {what} within {timeout:?}: {fires}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let find = |fires: &Value| fires.as_array()?.iter().find(|f| done(f)).cloned();
+    let fires = runner
+        .wait_for("/schedules/1/fires?limit=20", timeout, what, |fires| {
+            find(fires).is_some()
+        })
+        .await;
+    find(&fires).expect("the fire just seen")
 }
 
 #[tokio::test]

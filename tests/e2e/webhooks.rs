@@ -22,6 +22,8 @@ const SECRET: &str = "a shared secret";
 /// One delivery as the receiver got it.
 #[derive(Clone, Debug)]
 struct Got {
+    /// When the receiver answered it.
+    answered_at: Instant,
     path: String,
     timestamp: String,
     signature: String,
@@ -55,8 +57,9 @@ fn verifies(timestamp: &str, signature: &str, body: &[u8]) -> bool {
 }
 
 /// Starts the receiver: `POST /hook` answers 204 to a verified delivery;
-/// `POST /flaky` answers 500 to the first two attempts of each delivery,
-/// then 204; anything unverified gets 401.
+/// `POST /slow` too, a second later; `POST /flaky` answers 500 to the
+/// first two attempts of each delivery, then 204; anything unverified gets
+/// 401.
 async fn receiver() -> (SocketAddr, Arc<Mutex<Seen>>) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let state = seen.clone();
@@ -65,38 +68,46 @@ async fn receiver() -> (SocketAddr, Arc<Mutex<Seen>>) {
         .and(warp::path::end())
         .and(warp::header::headers_cloned())
         .and(warp::body::bytes())
-        .map(
+        .then(
             move |path: String, headers: HeaderMap, body: bytes::Bytes| {
-                let header = |name: &str| {
-                    headers
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                let (timestamp, signature) = (header("x-k6-timestamp"), header("x-k6-signature"));
-                let mut seen = state.lock().unwrap();
-                if !verifies(&timestamp, &signature, &body) {
-                    seen.refused += 1;
-                    return StatusCode::UNAUTHORIZED;
-                }
-                let event: Value = serde_json::from_slice(&body).unwrap();
-                if path == "flaky" {
-                    let id = event["id"].as_str().unwrap().to_owned();
-                    let attempts = seen.flaky_attempts.entry(id).or_default();
-                    *attempts += 1;
-                    if *attempts <= 2 {
-                        return StatusCode::INTERNAL_SERVER_ERROR;
+                let state = state.clone();
+                async move {
+                    if path == "slow" {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                     }
+                    let header = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    let (timestamp, signature) =
+                        (header("x-k6-timestamp"), header("x-k6-signature"));
+                    let mut seen = state.lock().unwrap();
+                    if !verifies(&timestamp, &signature, &body) {
+                        seen.refused += 1;
+                        return StatusCode::UNAUTHORIZED;
+                    }
+                    let event: Value = serde_json::from_slice(&body).unwrap();
+                    if path == "flaky" {
+                        let id = event["id"].as_str().unwrap().to_owned();
+                        let attempts = seen.flaky_attempts.entry(id).or_default();
+                        *attempts += 1;
+                        if *attempts <= 2 {
+                            return StatusCode::INTERNAL_SERVER_ERROR;
+                        }
+                    }
+                    seen.verified.push(Got {
+                        answered_at: Instant::now(),
+                        path,
+                        timestamp,
+                        signature,
+                        body,
+                        event,
+                    });
+                    StatusCode::NO_CONTENT
                 }
-                seen.verified.push(Got {
-                    path,
-                    timestamp,
-                    signature,
-                    body,
-                    event,
-                });
-                StatusCode::NO_CONTENT
             },
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -427,4 +438,59 @@ async fn a_run_slower_than_its_baseline_is_reported_regressed_after_its_end() {
         baseline.as_str(),
         "{regressed}"
     );
+}
+
+/// A runner asked to stop (SIGTERM) mid-run stops the run and, before it
+/// exits, delivers what that made happen: a receiver that takes a second
+/// to answer has answered the run's `run.failed` (outcome `stopped`)
+/// before the runner's process is gone. (Two worker threads: the receiver
+/// answers while the test waits for the runner to exit.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_by_a_shutdown_is_delivered_before_the_runner_exits() {
+    let world = World::new().await;
+    let (receiver, seen) = receiver().await;
+    let secret_file = world.dir.path().join("webhook-secret");
+    std::fs::write(&secret_file, SECRET).unwrap();
+    let hook = format!("http://{receiver}/slow");
+    let runner = Runner::start(
+        &world,
+        &[
+            "--webhook",
+            &hook,
+            "--webhook-secret-file",
+            secret_file.to_str().unwrap(),
+        ],
+    );
+
+    runner
+        .configure(&config(1, "60s", 120, &["long.js"], 0))
+        .await;
+    let run = runner.start_run().await;
+    runner
+        .wait_status(Duration::from_secs(30), "k6 to run", |s| {
+            s["currentUserCount"].as_u64().unwrap_or(0) > 0
+        })
+        .await;
+    let status = runner.terminate();
+    let exited_at = Instant::now();
+    assert!(status.success(), "{status}");
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        types(&seen, "slow", &run),
+        ["run.started", "run.failed"],
+        "{} refused",
+        seen.refused
+    );
+    let ended = seen
+        .verified
+        .iter()
+        .find(|g| g.event["type"] == "run.failed")
+        .unwrap();
+    assert_eq!(ended.event["outcome"], "stopped", "{}", ended.event);
+    assert!(
+        ended.answered_at < exited_at,
+        "the runner exited before its last event was answered"
+    );
+    assert!(world.processes_of(&run).is_empty());
 }

@@ -32,6 +32,9 @@ const FAKE: &str = r#"#!/bin/bash
 out=$FAKE_OUT
 n=$(( $(cat "$out/count" 2>/dev/null || echo 0) + 1 ))
 echo "$n" > "$out/count"
+# Before the files a test waits for: a SIGINT sent once they are there
+# must find the trap (`ok` and `fail` exit before any signal comes).
+trap 'echo INT >> "$out/signals-$n"' INT
 [ "$#" -eq 0 ] || printf '%s\0' "$@" > "$out/argv-$n"
 touch "$out/argv-$n"
 pwd -P > "$out/pwd-$n"
@@ -41,7 +44,6 @@ case "${modes[$((n - 1))]:-ok}" in
   ok) exit 0 ;;
   fail) exit 3 ;;
   hang)
-    trap 'echo INT >> "$out/signals-$n"' INT
     sleep 30 & sleeper=$!
     wait "$sleeper"
     sleep 0.5 & wait "$!"

@@ -266,6 +266,8 @@ pub struct Service {
     webhooks: Arc<DeliveryLog>,
     /// How schedule changes and the shutdown reach the scheduler.
     schedules: Arc<Signals>,
+    /// The webhook delivery tasks, for the shutdown to let them finish.
+    deliveries: std::sync::OnceLock<crate::webhooks::Deliveries>,
 }
 
 impl Service {

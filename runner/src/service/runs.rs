@@ -3,6 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use super::ports::free_ports;
 use super::{ControlError, Service, invalid};
@@ -27,6 +28,12 @@ pub struct StartedRun {
     /// Expected length, seconds.
     pub expected_seconds: u64,
 }
+
+/// Longest a shutdown waits for the webhook deliveries of what happened
+/// before it: a receiver that does not answer delays the exit by this
+/// much, once; a retried delivery may not make it (a first attempt takes
+/// at most 10 s).
+pub const WEBHOOK_GRACE: Duration = Duration::from_secs(10);
 
 impl Service {
     /// Starts a suite run with the current config. Refused with
@@ -239,12 +246,17 @@ impl Service {
         self.runs.stop(cause)
     }
 
-    /// Stops the scheduler and any run, and waits until the run's
-    /// processes are gone and its record is written.
+    /// Stops the scheduler and any run, waits until the run's processes
+    /// are gone and its record is written, then lets the webhook events
+    /// published so far (the stopped run's own among them) be delivered,
+    /// for at most [`WEBHOOK_GRACE`].
     pub async fn shutdown(&self) {
         self.schedules.stop();
         self.runs.stop(StopCause::Shutdown);
         self.runs.wait_free().await;
+        if let Some(deliveries) = self.deliveries.get() {
+            deliveries.finish(WEBHOOK_GRACE).await;
+        }
     }
 
     /// The record of the latest run: the live one while it runs.

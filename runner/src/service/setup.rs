@@ -121,6 +121,7 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
         metrics,
         webhooks: Arc::new(DeliveryLog::default()),
         schedules: Arc::default(),
+        deliveries: std::sync::OnceLock::new(),
     }))
     .inspect(|service| {
         let pruning = service.clone();
@@ -130,13 +131,15 @@ pub(super) async fn start(config: ServiceConfig) -> Result<Arc<Service>, Service
         // The delivery task holds the service weakly: the hub's broadcast
         // closes when the service is dropped, and the task ends with it.
         let weak = Arc::downgrade(&service);
-        crate::webhooks::spawn(
+        let deliveries = crate::webhooks::spawn(
             config.webhooks,
             service.subscribe(),
             move |id| weak.upgrade()?.run_record(id).ok(),
             service.webhooks.clone(),
             service.metrics.clone(),
         )?;
+        // Set once, here, before anyone else holds the service.
+        let _ = service.deliveries.set(deliveries);
         crate::schedules::spawn(&service);
         Ok(service)
     })

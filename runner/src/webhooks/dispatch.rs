@@ -8,9 +8,10 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Notify, broadcast};
+use tokio::task::JoinHandle;
 
 use super::events::{EventKind, Watcher};
 use super::log::{DeliveryEntry, DeliveryLog, DeliveryOutcome};
@@ -79,18 +80,50 @@ struct Sender {
     metrics: Arc<Metrics>,
 }
 
+/// The running delivery tasks, so that a shutdown can let them finish.
+#[derive(Default)]
+pub(crate) struct Deliveries {
+    /// Tells the watcher to take what the hub has published so far, then
+    /// close the queues.
+    finish: Arc<Notify>,
+    /// The watcher and every target's sender.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Deliveries {
+    /// Lets the deliveries of every event published so far (the end of a
+    /// run the shutdown stopped among them) be sent, waiting at most
+    /// `grace`; what is still unsent then is given up, with a warning.
+    pub(crate) async fn finish(&self, grace: Duration) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        if tasks.is_empty() {
+            return;
+        }
+        self.finish.notify_one();
+        let all = futures_util::future::join_all(tasks);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!(
+                ?grace,
+                "webhook deliveries still unsent at shutdown are given up"
+            );
+        }
+    }
+}
+
 /// Starts delivering the events `events` carries to `config`'s targets
-/// (nothing is started without targets; targets need a secret). `record` reads a run's record
-/// for the payload's figures. The tasks end when the hub is gone.
+/// (nothing is started without targets; targets need a secret). `record`
+/// reads a run's record for the payload's figures. The tasks end when the
+/// hub is gone, or once [`Deliveries::finish`] is called and the queues
+/// are empty.
 pub(crate) fn spawn(
     config: WebhookConfig,
     mut events: broadcast::Receiver<Arc<Published>>,
     record: impl Fn(&str) -> Option<RunRecord> + Send + 'static,
     log: Arc<DeliveryLog>,
     metrics: Arc<Metrics>,
-) -> Result<(), WebhookError> {
+) -> Result<Deliveries, WebhookError> {
     if config.targets.is_empty() {
-        return Ok(());
+        return Ok(Deliveries::default());
     }
     let Some(secret) = config.secret.clone() else {
         return Err(WebhookError::NoSecret);
@@ -102,20 +135,42 @@ pub(crate) fn spawn(
         log: log.clone(),
         metrics: metrics.clone(),
     });
+    let mut tasks = Vec::new();
     let targets: Vec<(Arc<Target>, Arc<Queue>)> = config
         .targets
         .into_iter()
         .map(|target| {
             let queue = Arc::new(Queue::default());
-            tokio::spawn(send_in_order(queue.clone(), sender.clone()));
+            tasks.push(tokio::spawn(send_in_order(queue.clone(), sender.clone())));
             (Arc::new(target), queue)
         })
         .collect();
     let link_base = config.link_base;
-    tokio::spawn(async move {
+    let finish = Arc::new(Notify::new());
+    let finishing = finish.clone();
+    tasks.push(tokio::spawn(async move {
         let mut watcher = Watcher::default();
+        let mut finishing_up = false;
         loop {
-            let published = match events.recv().await {
+            let received = if finishing_up {
+                // What the hub published before the shutdown asked, and
+                // nothing after.
+                events.try_recv().map_err(|error| match error {
+                    broadcast::error::TryRecvError::Lagged(missed) => {
+                        broadcast::error::RecvError::Lagged(missed)
+                    }
+                    _ => broadcast::error::RecvError::Closed,
+                })
+            } else {
+                tokio::select! {
+                    received = events.recv() => received,
+                    () = finishing.notified() => {
+                        finishing_up = true;
+                        continue;
+                    }
+                }
+            };
+            let published = match received {
                 Ok(published) => published,
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(
@@ -175,8 +230,11 @@ pub(crate) fn spawn(
                 }
             }
         }
-    });
-    Ok(())
+    }));
+    Ok(Deliveries {
+        finish,
+        tasks: Mutex::new(tasks),
+    })
 }
 
 /// The client every delivery goes through: http and https (rustls, with

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use dispatch::spawn;
+pub(crate) use dispatch::{Deliveries, spawn};
 pub use events::{EventKind, Payload, StepSummary};
 pub use log::{DeliveryEntry, DeliveryLog, DeliveryOutcome, MAX_LOGGED_DELIVERIES};
 pub use retry::{MAX_ATTEMPTS, REQUEST_TIMEOUT, backoff};
