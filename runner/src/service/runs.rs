@@ -33,7 +33,7 @@ pub struct StartedRun {
 /// before it: a receiver that does not answer delays the exit by this
 /// much, once; a retried delivery may not make it (a first attempt takes
 /// at most 10 s).
-pub const WEBHOOK_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const WEBHOOK_GRACE: Duration = Duration::from_secs(10);
 
 impl Service {
     /// Starts a suite run with the current config. Refused with
@@ -249,7 +249,7 @@ impl Service {
     /// Stops the scheduler and any run, waits until the run's processes
     /// are gone and its record is written, then lets the webhook events
     /// published so far (the stopped run's own among them) be delivered,
-    /// for at most [`WEBHOOK_GRACE`].
+    /// for at most 10 s.
     pub async fn shutdown(&self) {
         self.schedules.stop();
         self.runs.stop(StopCause::Shutdown);
