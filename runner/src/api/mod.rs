@@ -77,6 +77,7 @@ pub use error::{ApiError, ErrorBody};
 /// bytes; this leaves room for 50 long script names and nothing more.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;
 
+/// The service, handed to each handler.
 fn with_service(
     service: Arc<Service>,
 ) -> impl Filter<Extract = (Arc<Service>,), Error = std::convert::Infallible> + Clone {

@@ -30,10 +30,7 @@ pub(super) fn routes(
     service: Arc<Service>,
     view: impl Fn() -> BoxedFilter<(Identity,)>,
 ) -> BoxedFilter<(Response,)> {
-    let with = move || {
-        let service = service.clone();
-        warp::any().map(move || service.clone())
-    };
+    let with = move || super::with_service(service.clone());
     let run = warp::path!("runs" / String / "report.html")
         .and(warp::get())
         .and(view())

@@ -31,10 +31,7 @@ pub(super) fn routes(
     view: impl Fn() -> BoxedFilter<(Identity,)>,
 ) -> BoxedFilter<(Response,)> {
     use warp::Filter;
-    let with = move || {
-        let service = service.clone();
-        warp::any().map(move || service.clone())
-    };
+    let with = move || super::with_service(service.clone());
     let record = warp::path!("runs" / String)
         .and(warp::get())
         .and(view())

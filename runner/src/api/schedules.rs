@@ -66,10 +66,7 @@ pub(super) fn routes(
     view: impl Fn() -> BoxedFilter<(Identity,)>,
     operate: impl Fn(&'static str) -> BoxedFilter<(Identity,)>,
 ) -> BoxedFilter<(Response,)> {
-    let with = move || {
-        let service = service.clone();
-        warp::any().map(move || service.clone())
-    };
+    let with = move || super::with_service(service.clone());
     let list = warp::path!("schedules")
         .and(warp::get())
         .and(view())
